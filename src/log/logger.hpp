@@ -1,0 +1,61 @@
+// Per-client logging. Formatting happens only when the level is enabled;
+// the sink (spdlog, routed to the user's callback or stderr) lives in
+// logger.cpp so that no other file pulls in spdlog.
+#pragma once
+
+#include "plum/plum.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+namespace plum {
+
+class Logger {
+public:
+	using Sink = std::function<void(LogLevel, std::string_view)>;
+
+	// A disabled logger (level None): what codec tests and tools get.
+	Logger() = default;
+	// sink empty: lines go to stderr through spdlog.
+	Logger(LogLevel level, Sink sink);
+	~Logger();
+	Logger(const Logger &) = default;
+	Logger &operator=(const Logger &) = default;
+
+	bool enabled(LogLevel l) const noexcept {
+		return level_ != LogLevel::None && l >= level_ && l != LogLevel::None;
+	}
+
+	template <class... A> void log(LogLevel l, fmt::format_string<A...> f, A &&...a) const {
+		if (enabled(l))
+			write(l, fmt::format(f, std::forward<A>(a)...));
+	}
+	template <class... A> void verbose(fmt::format_string<A...> f, A &&...a) const {
+		log(LogLevel::Verbose, f, std::forward<A>(a)...);
+	}
+	template <class... A> void debug(fmt::format_string<A...> f, A &&...a) const {
+		log(LogLevel::Debug, f, std::forward<A>(a)...);
+	}
+	template <class... A> void info(fmt::format_string<A...> f, A &&...a) const {
+		log(LogLevel::Info, f, std::forward<A>(a)...);
+	}
+	template <class... A> void warn(fmt::format_string<A...> f, A &&...a) const {
+		log(LogLevel::Warn, f, std::forward<A>(a)...);
+	}
+	template <class... A> void error(fmt::format_string<A...> f, A &&...a) const {
+		log(LogLevel::Error, f, std::forward<A>(a)...);
+	}
+
+	void write(LogLevel l, std::string_view line) const;
+
+private:
+	struct Backend;
+	LogLevel level_ = LogLevel::None;
+	std::shared_ptr<Backend> backend_;
+};
+
+} // namespace plum
