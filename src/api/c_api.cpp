@@ -1,0 +1,167 @@
+// The C API (include/plum/plum.h), a thin layer over the default Client with
+// libplum's return codes.
+#include "plum/plum.h"
+#include "plum/plum.hpp"
+
+#include <asio/ip/address.hpp>
+
+#include <cstdio>
+#include <cstring>
+
+using namespace plum;
+
+namespace {
+
+void fill(plum_mapping_t *out, const Mapping &m, void *user_ptr) {
+	std::memset(out, 0, sizeof(*out));
+	out->protocol = m.protocol == IpProtocol::Udp ? PLUM_IP_PROTOCOL_UDP : PLUM_IP_PROTOCOL_TCP;
+	out->mapping_protocol = static_cast<plum_mapping_protocol_t>(m.mapping_protocol);
+	out->internal_port = m.internal_port;
+	out->external_port = m.external_port;
+	std::snprintf(out->external_host, sizeof(out->external_host), "%s", m.external_host.c_str());
+	out->user_ptr = user_ptr;
+}
+
+std::string dummytls_domain;
+std::mutex dummytls_mutex;
+
+} // namespace
+
+extern "C" {
+
+PLUM_EXPORT int plum_init(const plum_config_t *c) {
+	Config config;
+	if (c) {
+		config.log_level = static_cast<LogLevel>(
+		    c->log_level < PLUM_LOG_LEVEL_VERBOSE || c->log_level > PLUM_LOG_LEVEL_NONE
+		        ? PLUM_LOG_LEVEL_NONE
+		        : c->log_level);
+		if (c->log_callback) {
+			plum_log_callback_t cb = c->log_callback;
+			config.log_callback = [cb](LogLevel level, std::string_view line) {
+				const std::string s(line);
+				cb(static_cast<plum_log_level_t>(level), s.c_str());
+			};
+		}
+		config.discover_timeout = std::chrono::milliseconds(std::max(0, c->discover_timeout));
+		config.mapping_timeout = std::chrono::milliseconds(std::max(0, c->mapping_timeout));
+		config.recheck_period = std::chrono::milliseconds(std::max(0, c->recheck_period));
+		if (c->gateway_address)
+			config.gateway_address = c->gateway_address;
+		if (c->local_address)
+			config.local_address = c->local_address;
+		config.pcp_port = c->pcp_port;
+		config.announce_port = c->announce_port;
+		if (c->ssdp_address)
+			config.ssdp_address = c->ssdp_address;
+		config.ssdp_port = c->ssdp_port;
+		config.protocols = c->protocols ? (c->protocols & kUseAll) : kUseAll;
+		std::lock_guard lock(dummytls_mutex);
+		dummytls_domain = c->dummytls_domain ? c->dummytls_domain : "";
+	}
+	auto r = plum::init(std::move(config));
+	if (!r)
+		return PLUM_ERR_FAILED;
+	return PLUM_ERR_SUCCESS;
+}
+
+PLUM_EXPORT int plum_cleanup(void) {
+	return plum::cleanup() ? PLUM_ERR_SUCCESS : PLUM_ERR_FAILED;
+}
+
+PLUM_EXPORT int plum_create_mapping(const plum_mapping_t *mapping,
+                                    plum_mapping_callback_t callback) {
+	if (!default_client().running())
+		return PLUM_ERR_FAILED;
+	if (!mapping)
+		return PLUM_ERR_INVALID;
+	void *user_ptr = mapping->user_ptr;
+	StateCallback cb;
+	if (callback)
+		cb = [callback, user_ptr](int id, State state, const Mapping &m) {
+			plum_mapping_t out;
+			fill(&out, m, user_ptr);
+			callback(id, static_cast<plum_state_t>(state), &out);
+		};
+	auto r = default_client().start_mapping(
+	    mapping->protocol == PLUM_IP_PROTOCOL_UDP ? IpProtocol::Udp : IpProtocol::Tcp,
+	    mapping->internal_port, mapping->external_port, std::move(cb));
+	if (!r)
+		return r.error() == Errc::invalid_argument ? PLUM_ERR_INVALID : PLUM_ERR_FAILED;
+	return *r;
+}
+
+PLUM_EXPORT int plum_query_mapping(int id, plum_state_t *state, plum_mapping_t *mapping) {
+	if (!default_client().running())
+		return PLUM_ERR_FAILED;
+	if (id < 0)
+		return PLUM_ERR_INVALID;
+	auto status = default_client().query_mapping(id);
+	if (!status)
+		return PLUM_ERR_NOT_AVAIL;
+	if (state)
+		*state = static_cast<plum_state_t>(status->state);
+	if (mapping) {
+		void *user_ptr = mapping->user_ptr;
+		fill(mapping, status->mapping, user_ptr);
+	}
+	return PLUM_ERR_SUCCESS;
+}
+
+PLUM_EXPORT int plum_destroy_mapping(int id) {
+	if (!default_client().running())
+		return PLUM_ERR_FAILED;
+	if (id < 0)
+		return PLUM_ERR_INVALID;
+	if (!default_client().query_mapping(id))
+		return PLUM_ERR_NOT_AVAIL;
+	default_client().destroy_mapping(id);
+	return PLUM_ERR_SUCCESS;
+}
+
+PLUM_EXPORT int plum_get_local_address(char *buffer, size_t size) {
+	if (!buffer && size)
+		return PLUM_ERR_INVALID;
+	auto r = default_client().get_local_address();
+	if (!r)
+		return PLUM_ERR_NOT_AVAIL;
+	const int len = std::snprintf(buffer, size, "%s", r->c_str());
+	return len < 0 ? PLUM_ERR_FAILED : len;
+}
+
+// plum fetches nothing from the internet, so it has no certificates.
+PLUM_EXPORT int plum_get_dummytls_certificate(plum_dummytls_cert_type_t, char *buffer,
+                                              size_t size) {
+	if (!buffer && size)
+		return PLUM_ERR_INVALID;
+	return PLUM_ERR_NOT_AVAIL;
+}
+
+// The DummyTLS name of an address: its dots and colons become dashes, under
+// the configured domain ("1.2.3.4" → "1-2-3-4.example.net"). Pure: plum
+// does not resolve the name to check it.
+PLUM_EXPORT int plum_get_dummytls_host(const char *address, char *buffer, size_t size) {
+	if (!address || (!buffer && size))
+		return PLUM_ERR_INVALID;
+	std::error_code ec;
+	auto addr = asio::ip::make_address(address, ec);
+	if (ec)
+		return PLUM_ERR_INVALID;
+	std::string domain;
+	{
+		std::lock_guard lock(dummytls_mutex);
+		domain = dummytls_domain;
+	}
+	if (domain.empty())
+		return PLUM_ERR_FAILED;
+	std::string host = addr.to_string();
+	for (char &ch : host)
+		if (ch == '.' || ch == ':')
+			ch = '-';
+	const int len = std::snprintf(buffer, size, "%s.%s", host.c_str(), domain.c_str());
+	if (len < 0 || static_cast<size_t>(len) >= size)
+		return PLUM_ERR_FAILED;
+	return len;
+}
+
+} // extern "C"

@@ -1,0 +1,319 @@
+// plum::Client: one engine on its own thread.
+//
+// Every call from the application is posted onto the engine's io_context;
+// the engine reports each state change through a sink that runs on that
+// thread. The only state shared with application threads is the public view
+// of each mapping (its status and callback) behind one mutex, and no user
+// callback ever runs while that mutex is held, so a callback may call the
+// API freely.
+#include "api/protocol_factory.hpp"
+#include "engine/engine.hpp"
+#include "log/logger.hpp"
+#include "net/address.hpp"
+#include "net/route.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace plum {
+
+namespace {
+
+std::chrono::milliseconds or_default(std::chrono::milliseconds v, std::chrono::milliseconds def) {
+	return v.count() > 0 ? v : def;
+}
+
+} // namespace
+
+struct Client::Impl {
+	struct Entry {
+		MappingStatus status;
+		StateCallback callback;
+		// create_mapping's future, until the first result.
+		std::shared_ptr<std::promise<Result<MappingResult>>> first;
+		std::shared_ptr<asio::steady_timer> first_timer;
+		bool callback_sees_first = true;
+	};
+
+	Config config;
+	Logger logger;
+	std::unique_ptr<asio::io_context> io;
+	std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+	std::thread thread;
+	std::unique_ptr<engine::Engine> engine;
+
+	mutable std::mutex mutex; // guards what follows
+	bool running = false;
+	int next_id = 0;
+	std::map<int, Entry> entries;
+
+	void on_state_change(const engine::StateChange &change);
+	void start_locked(int id, IpProtocol protocol, uint16_t internal_port, uint16_t external_port);
+	bool on_engine_thread() const { return thread.get_id() == std::this_thread::get_id(); }
+};
+
+void Client::Impl::on_state_change(const engine::StateChange &change) {
+	StateCallback callback;
+	std::shared_ptr<std::promise<Result<MappingResult>>> first;
+	std::shared_ptr<asio::steady_timer> first_timer;
+	bool call = false;
+	{
+		std::lock_guard lock(mutex);
+		auto it = entries.find(change.id);
+		if (it == entries.end())
+			return;
+		Entry &e = it->second;
+		// A mapping being destroyed stays DESTROYING until DESTROYED, even if
+		// a last map result arrives meanwhile.
+		if (e.status.state == State::Destroying && change.state != State::Destroyed)
+			return;
+		e.status.state = change.state;
+		e.status.mapping = change.mapping;
+		callback = e.callback;
+		call = static_cast<bool>(callback);
+		const bool is_result = change.state == State::Success || change.state == State::Failure;
+		if (e.first && (is_result || change.state == State::Destroyed)) {
+			first = std::move(e.first);
+			first_timer = std::move(e.first_timer);
+			if (!e.callback_sees_first)
+				call = change.state == State::Destroyed && call;
+		}
+		if (change.state == State::Destroyed)
+			entries.erase(it);
+	}
+	if (first_timer)
+		first_timer->cancel();
+	if (first) {
+		if (change.state == State::Success)
+			first->set_value(MappingResult{change.id, change.mapping});
+		else if (change.state == State::Destroyed)
+			first->set_value(Error(Errc::cancelled, "mapping destroyed before its first result"));
+		else
+			first->set_value(change.error.value_or(Error(Errc::failed, "mapping failed")));
+	}
+	if (call)
+		callback(change.id, change.state, change.mapping);
+}
+
+Client::Client() : impl_(std::make_unique<Impl>()) {}
+
+Client::~Client() {
+	if (running())
+		(void)cleanup();
+}
+
+bool Client::running() const noexcept {
+	std::lock_guard lock(impl_->mutex);
+	return impl_->running;
+}
+
+Result<void> Client::init(Config config) {
+	std::lock_guard lock(impl_->mutex);
+	if (impl_->running)
+		return Error(Errc::already_initialized, "plum is already running");
+	Impl &m = *impl_;
+	if (config.protocols == 0)
+		config.protocols = kUseAll;
+	m.config = config;
+	m.logger = Logger(config.log_level, config.log_callback);
+	m.io = std::make_unique<asio::io_context>(1);
+	m.work.emplace(m.io->get_executor());
+
+	engine::Settings s;
+	s.discover_timeout = or_default(config.discover_timeout, std::chrono::milliseconds(10000));
+	s.mapping_timeout = or_default(config.mapping_timeout, std::chrono::milliseconds(10000));
+	s.recheck_period = or_default(config.recheck_period, std::chrono::milliseconds(300000));
+	s.first_verdict = std::min(s.first_verdict, s.discover_timeout);
+	s.cleanup_timeout = std::min(s.cleanup_timeout, s.mapping_timeout);
+	m.engine = std::make_unique<engine::Engine>(
+	    *m.io, s, [cfg = config] { return api::discover_environment(cfg); },
+	    api::make_protocol_factory(*m.io, config, s.mapping_timeout, s.discover_timeout, m.logger),
+	    [impl = impl_.get()](const engine::StateChange &c) { impl->on_state_change(c); },
+	    m.logger);
+	m.thread = std::thread([io = m.io.get()] { io->run(); });
+	m.running = true;
+	m.next_id = 0;
+	return {};
+}
+
+Result<void> Client::cleanup() {
+	Impl &m = *impl_;
+	{
+		std::lock_guard lock(m.mutex);
+		if (!m.running)
+			return Error(Errc::not_initialized, "plum is not running");
+		if (m.on_engine_thread())
+			return Error(Errc::invalid_argument, "cleanup cannot be called from a plum callback");
+		m.running = false; // new calls are refused from here on
+	}
+	// Let the engine delete every mapping on the router (it bounds its own
+	// wait), then stop the loop.
+	auto done = std::make_shared<std::promise<void>>();
+	auto finished = done->get_future();
+	asio::post(*m.io, [&m, done] { m.engine->shutdown([done] { done->set_value(); }); });
+	finished.wait();
+	asio::post(*m.io, [&m] { m.engine.reset(); });
+	m.work.reset();
+	m.thread.join();
+
+	std::map<int, Impl::Entry> left;
+	{
+		std::lock_guard lock(m.mutex);
+		left.swap(m.entries);
+	}
+	for (auto &[id, e] : left) {
+		e.first_timer.reset(); // timers go before their io_context
+		if (e.first)
+			e.first->set_value(Error(Errc::cancelled, "plum was cleaned up"));
+	}
+	m.io.reset();
+	return {};
+}
+
+Result<int> Client::start_mapping(IpProtocol protocol, uint16_t internal_port,
+                                  uint16_t external_port, StateCallback on_state_change) {
+	Impl &m = *impl_;
+	if (internal_port == 0)
+		return Error(Errc::invalid_argument, "internal port 0");
+	std::lock_guard lock(m.mutex);
+	if (!m.running)
+		return Error(Errc::not_initialized, "plum is not running");
+	const int id = m.next_id++;
+	Impl::Entry &e = m.entries[id];
+	e.status.state = State::Pending;
+	e.status.mapping.protocol = protocol;
+	e.status.mapping.internal_port = internal_port;
+	e.status.mapping.external_port = external_port;
+	e.callback = std::move(on_state_change);
+	m.start_locked(id, protocol, internal_port, external_port);
+	return id;
+}
+
+void Client::Impl::start_locked(int id, IpProtocol protocol, uint16_t internal_port,
+                                uint16_t external_port) {
+	asio::post(*io, [this, id, protocol, internal_port, external_port] {
+		if (engine)
+			engine->add(id, protocol, internal_port, external_port);
+	});
+}
+
+std::future<Result<MappingResult>>
+Client::create_mapping(IpProtocol protocol, uint16_t internal_port, uint16_t external_port,
+                       std::chrono::milliseconds timeout, StateCallback on_state_change) {
+	Impl &m = *impl_;
+	auto promise = std::make_shared<std::promise<Result<MappingResult>>>();
+	auto future = promise->get_future();
+	if (internal_port == 0) {
+		promise->set_value(Error(Errc::invalid_argument, "internal port 0"));
+		return future;
+	}
+	std::lock_guard lock(m.mutex);
+	if (!m.running) {
+		promise->set_value(Error(Errc::not_initialized, "plum is not running"));
+		return future;
+	}
+	const int id = m.next_id++;
+	Impl::Entry &e = m.entries[id];
+	e.status.state = State::Pending;
+	e.status.mapping.protocol = protocol;
+	e.status.mapping.internal_port = internal_port;
+	e.status.mapping.external_port = external_port;
+	e.callback = std::move(on_state_change);
+	e.callback_sees_first = false;
+	e.first = promise;
+	e.first_timer = std::make_shared<asio::steady_timer>(*m.io);
+	e.first_timer->expires_after(timeout);
+	e.first_timer->async_wait([&m, id, timeout](std::error_code ec) {
+		if (ec)
+			return;
+		std::shared_ptr<std::promise<Result<MappingResult>>> p;
+		{
+			std::lock_guard l(m.mutex);
+			auto it = m.entries.find(id);
+			if (it == m.entries.end() || !it->second.first)
+				return;
+			p = std::move(it->second.first);
+			it->second.first_timer.reset();
+			// The mapping keeps trying; its later changes reach the callback.
+			it->second.callback_sees_first = true;
+		}
+		p->set_value(Error(Errc::timeout, "mapping " + std::to_string(id) + " got no result within " +
+		                                      std::to_string(timeout.count()) + " ms"));
+	});
+	m.start_locked(id, protocol, internal_port, external_port);
+	return future;
+}
+
+void Client::destroy_mapping(int id) {
+	Impl &m = *impl_;
+	std::lock_guard lock(m.mutex);
+	if (!m.running)
+		return;
+	auto it = m.entries.find(id);
+	if (it == m.entries.end() || it->second.status.state == State::Destroying)
+		return;
+	it->second.status.state = State::Destroying;
+	asio::post(*m.io, [&m, id] {
+		if (m.engine)
+			m.engine->remove(id);
+	});
+}
+
+bool Client::has_mapping(int id) const {
+	std::lock_guard lock(impl_->mutex);
+	auto it = impl_->entries.find(id);
+	return it != impl_->entries.end() && it->second.status.state != State::Destroying &&
+	       it->second.status.state != State::Destroyed;
+}
+
+std::optional<MappingStatus> Client::query_mapping(int id) const {
+	std::lock_guard lock(impl_->mutex);
+	auto it = impl_->entries.find(id);
+	if (it == impl_->entries.end())
+		return std::nullopt;
+	return it->second.status;
+}
+
+Result<std::string> Client::get_local_address() const {
+	Config config;
+	{
+		std::lock_guard lock(impl_->mutex);
+		config = impl_->config;
+	}
+	auto env = api::discover_environment(config);
+	if (!env)
+		return env.error();
+	return env->local.to_string();
+}
+
+std::optional<std::string> Client::double_nat_address() const {
+	Impl &m = *impl_;
+	auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
+	auto future = promise->get_future();
+	{
+		std::lock_guard lock(m.mutex);
+		if (!m.running || m.on_engine_thread())
+			return std::nullopt;
+		asio::post(*m.io, [&m, promise] {
+			std::optional<std::string> r;
+			if (m.engine) {
+				auto ext = m.engine->external_address();
+				if (ext && net::is_double_nat(*ext))
+					r = ext->to_string();
+			}
+			promise->set_value(r);
+		});
+	}
+	// Waited for without the mutex: the engine thread takes it to report.
+	if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+		return std::nullopt;
+	return future.get();
+}
+
+} // namespace plum

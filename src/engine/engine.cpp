@@ -1,0 +1,520 @@
+#include "engine/engine.hpp"
+
+#include "net/address.hpp"
+
+#include <algorithm>
+
+namespace plum::engine {
+
+struct Engine::Record {
+	Record(asio::io_context &io, int id) : id(id), timer(io) {}
+	int id;
+	MapRequest request;
+	State state = State::Pending;
+	MappingProtocol protocol = MappingProtocol::Unknown;
+	std::optional<MapGrant> grant;
+	ProtocolClient *mapped_by = nullptr; // the client that holds the grant
+	uint64_t attempt = 0;                // the map() in flight, 0 when none
+	bool destroying = false;
+	bool remap_pending = false; // something asked for a re-map while one was in flight
+	unsigned failures = 0;
+	asio::steady_timer timer; // renewal or retry
+};
+
+namespace {
+
+bool is_protocol_failure(const Error &e) {
+	return e == Errc::timeout || e == Errc::unreachable || e == Errc::unsupported ||
+	       e == Errc::no_gateway;
+}
+
+std::string describe(const std::optional<Error> &e) { return e ? e->message() : std::string(); }
+
+} // namespace
+
+Engine::Engine(asio::io_context &io, Settings settings, EnvironmentSource environment,
+               ClientFactory factory, StateSink sink, Logger logger)
+    : io_(io), settings_(settings), environment_source_(std::move(environment)),
+      factory_(std::move(factory)), sink_(std::move(sink)), log_(std::move(logger)),
+      recheck_timer_(io), reprobe_timer_(io), verdict_timer_(io), shutdown_timer_(io),
+      rng_(std::random_device{}()) {}
+
+Engine::~Engine() {
+	*alive_ = false;
+	prober_.reset();
+	for (auto &c : clients_)
+		c->cancel();
+}
+
+MappingProtocol Engine::active_protocol() const noexcept {
+	if (direct_)
+		return MappingProtocol::Direct;
+	return active_ ? active_->kind() : MappingProtocol::Unknown;
+}
+
+// --- environment and probing ---------------------------------------------
+
+void Engine::ensure_started() {
+	if (started_)
+		return;
+	started_ = true;
+	auto env = environment_source_();
+	if (!env) {
+		log_.warn("no gateway: {}", env.error().message());
+		// Nothing to probe yet: report at the first verdict and look again later.
+		verdict_timer_.expires_after(settings_.first_verdict);
+		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+			if (!ec && *alive)
+				on_first_verdict();
+		});
+		schedule_reprobe(settings_.reprobe_backoff);
+		return;
+	}
+	set_environment(*env);
+	schedule_recheck();
+}
+
+void Engine::set_environment(const Environment &env) {
+	for (auto &c : clients_)
+		c->cancel();
+	prober_.reset();
+	probing_ = false;
+	active_ = nullptr;
+	env_ = env;
+	direct_ = net::is_public(env.local);
+	if (direct_) {
+		log_.info("local address {} is public: no mapping needed", env.local.to_string());
+		clients_.clear();
+		external_ = env.local;
+		remap_all();
+		return;
+	}
+	log_.debug("gateway {}, local address {}", env.gateway.to_string(), env.local.to_string());
+	clients_ = factory_(env);
+	wire_events();
+	begin_probe();
+}
+
+void Engine::wire_events() {
+	for (auto &c : clients_) {
+		ProtocolClient *client = c.get();
+		ProtocolEvents ev;
+		ev.gateway_restarted = [this, client, alive = alive_] {
+			if (*alive && client == active_)
+				on_gateway_restarted();
+		};
+		ev.external_address_changed = [this, client, alive = alive_](const asio::ip::address &a) {
+			if (*alive && client == active_)
+				on_external_address_changed(a);
+		};
+		client->set_events(std::move(ev));
+	}
+}
+
+void Engine::begin_probe() {
+	if (shutting_down_ || direct_)
+		return;
+	probing_ = true;
+	reprobe_timer_.cancel();
+	std::vector<ProtocolClient *> list;
+	for (auto &c : clients_)
+		list.push_back(c.get());
+	// A fresh prober per round; the previous one (if any) is dropped only
+	// here, never from inside its own callback.
+	prober_ = std::make_unique<Prober>(io_, std::move(list), settings_.grace,
+	                                   [this, alive = alive_](Prober::Verdict v) {
+		                                   if (*alive)
+			                                   on_probe_decided(std::move(v));
+	                                   });
+	if (!active_) {
+		verdict_timer_.expires_after(std::min(settings_.first_verdict, settings_.discover_timeout));
+		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+			if (!ec && *alive)
+				on_first_verdict();
+		});
+	}
+	prober_->start();
+}
+
+void Engine::on_probe_decided(Prober::Verdict v) {
+	probing_ = false;
+	if (shutting_down_)
+		return;
+	if (!v.chosen) {
+		log_.info("no port-mapping protocol answered{}{}", v.last_error ? ": " : "",
+		          describe(v.last_error));
+		ProtocolClient *previous = active_;
+		active_ = nullptr;
+		verdict_timer_.cancel();
+		Error why = v.last_error.value_or(Error(Errc::timeout));
+		for (auto &[id, rec] : records_) {
+			if (rec->destroying || rec->attempt)
+				continue;
+			if (previous && rec->mapped_by == previous)
+				continue; // keep what the router granted until it is proven gone
+			if (rec->state != State::Failure)
+				emit(*rec, State::Failure,
+				     Error(why.code(), "no PCP, NAT-PMP or UPnP gateway answered"));
+		}
+		backoff_ = backoff_.count() ? std::min(backoff_ * 2, settings_.recheck_period)
+		                            : settings_.reprobe_backoff;
+		schedule_reprobe(backoff_);
+		return;
+	}
+	backoff_ = std::chrono::milliseconds(0);
+	verdict_timer_.cancel();
+	ProtocolClient *chosen = clients_[*v.chosen].get();
+	const bool changed = chosen != active_;
+	active_ = chosen;
+	for (auto &c : clients_)
+		if (c.get() != chosen)
+			c->cancel();
+	if (v.result && !v.result->external_address.is_unspecified()) {
+		if (external_ && *external_ != v.result->external_address)
+			on_external_address_changed(v.result->external_address);
+		external_ = v.result->external_address;
+		if (net::is_double_nat(*external_))
+			log_.warn("external address {} is private or carrier-grade: another NAT is in the way",
+			          external_->to_string());
+	}
+	if (changed)
+		log_.info("using {} via gateway {}", to_string(chosen->kind()),
+		          env_ ? env_->gateway.to_string() : std::string("?"));
+	for (auto &[id, rec] : records_) {
+		if (rec->destroying || rec->attempt)
+			continue;
+		if (changed || !rec->grant || rec->state != State::Success)
+			map_record(*rec);
+	}
+}
+
+void Engine::on_first_verdict() {
+	if (active_ || direct_ || shutting_down_)
+		return;
+	for (auto &[id, rec] : records_)
+		if (!rec->destroying && rec->state == State::Pending)
+			emit(*rec, State::Failure, Error(Errc::timeout, "no gateway answered yet"));
+}
+
+void Engine::schedule_reprobe(std::chrono::milliseconds delay) {
+	reprobe_timer_.expires_after(delay);
+	reprobe_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (ec || !*alive || shutting_down_)
+			return;
+		if (!env_) {
+			auto env = environment_source_();
+			if (env) {
+				set_environment(*env);
+				schedule_recheck();
+			} else {
+				backoff_ = std::min(std::max(backoff_ * 2, settings_.reprobe_backoff),
+				                    settings_.recheck_period);
+				schedule_reprobe(backoff_);
+			}
+			return;
+		}
+		begin_probe();
+	});
+}
+
+void Engine::schedule_recheck() {
+	recheck_timer_.expires_after(settings_.recheck_period);
+	recheck_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (!ec && *alive && !shutting_down_)
+			on_recheck();
+	});
+}
+
+void Engine::on_recheck() {
+	schedule_recheck();
+	auto env = environment_source_();
+	if (env && (!env_ || !(*env == *env_))) {
+		log_.info("network changed: gateway {}, local address {}", env->gateway.to_string(),
+		          env->local.to_string());
+		for (auto &[id, rec] : records_) {
+			rec->grant.reset(); // they were on the old network
+			rec->mapped_by = nullptr;
+		}
+		set_environment(*env);
+		return;
+	}
+	if (!direct_)
+		begin_probe();
+}
+
+// --- mappings --------------------------------------------------------------
+
+void Engine::add(int id, IpProtocol protocol, uint16_t internal_port, uint16_t external_port) {
+	if (shutting_down_)
+		return;
+	auto rec = std::make_unique<Record>(io_, id);
+	rec->request.protocol = protocol;
+	rec->request.internal_port = internal_port;
+	rec->request.external_port = external_port;
+	rec->request.lifetime = settings_.lifetime;
+	for (auto &b : rec->request.nonce)
+		b = static_cast<uint8_t>(rng_());
+	Record &r = *rec;
+	records_.emplace(id, std::move(rec));
+	if (!started_) {
+		ensure_started();
+		return; // set_environment mapped it if it could
+	}
+	if (direct_ || active_)
+		map_record(r);
+	else if (!probing_ && env_)
+		begin_probe(); // a new mapping is worth a fresh look at the gateway
+}
+
+void Engine::map_record(Record &rec) {
+	if (rec.destroying)
+		return;
+	rec.timer.cancel();
+	if (direct_) {
+		rec.protocol = MappingProtocol::Direct;
+		MapGrant g;
+		g.external_address = env_->local;
+		g.external_port = rec.request.internal_port;
+		g.internal_port = rec.request.internal_port;
+		rec.grant = g;
+		emit(rec, State::Success);
+		return;
+	}
+	if (!active_)
+		return;
+	if (rec.attempt) {
+		rec.remap_pending = true;
+		return;
+	}
+	if (rec.grant && rec.mapped_by == active_)
+		rec.request.external_port = rec.grant->external_port; // renew what we hold
+	rec.attempt = next_attempt_++;
+	rec.mapped_by = active_;
+	active_->map(rec.request, [this, id = rec.id, attempt = rec.attempt,
+	                           alive = alive_](Result<MapGrant> r) {
+		if (*alive)
+			on_mapped(id, attempt, std::move(r));
+	});
+}
+
+void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
+	auto it = records_.find(id);
+	if (it == records_.end() || it->second->attempt != attempt)
+		return;
+	Record &rec = *it->second;
+	rec.attempt = 0;
+	if (rec.destroying) {
+		if (result)
+			rec.grant = std::move(result).value();
+		unmap_record(rec);
+		return;
+	}
+	if (!result) {
+		const Error &e = result.error();
+		if (e == Errc::cancelled) {
+			if (rec.remap_pending) {
+				rec.remap_pending = false;
+				map_record(rec);
+			}
+			return;
+		}
+		++rec.failures;
+		log_.info("mapping {} ({} {}): {}", rec.id, to_string(rec.request.protocol),
+		          rec.request.internal_port, e.message());
+		if (rec.state != State::Failure)
+			emit(rec, State::Failure, e);
+		if (is_protocol_failure(e)) {
+			// The gateway stopped answering this protocol: find out again
+			// what it speaks; the mapping follows the verdict.
+			rec.grant.reset();
+			if (!probing_)
+				begin_probe();
+			return;
+		}
+		auto delay = std::min(settings_.recheck_period,
+		                      std::chrono::milliseconds(1000) * (1u << std::min(rec.failures, 8u)));
+		rec.timer.expires_after(delay);
+		rec.timer.async_wait([this, id, alive = alive_](std::error_code ec) {
+			if (ec || !*alive)
+				return;
+			if (auto it2 = records_.find(id); it2 != records_.end())
+				map_record(*it2->second);
+		});
+		return;
+	}
+	MapGrant grant = std::move(result).value();
+	if (grant.external_address.is_unspecified() && external_)
+		grant.external_address = *external_;
+	if (!grant.external_address.is_unspecified()) {
+		if (net::is_double_nat(grant.external_address) &&
+		    (!external_ || *external_ != grant.external_address))
+			log_.warn("external address {} is private or carrier-grade: another NAT is in the way",
+			          grant.external_address.to_string());
+		external_ = grant.external_address;
+	}
+	const bool changed = !rec.grant || rec.state != State::Success ||
+	                     rec.grant->external_port != grant.external_port ||
+	                     rec.grant->external_address != grant.external_address;
+	rec.grant = grant;
+	rec.failures = 0;
+	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
+	if (changed)
+		emit(rec, State::Success);
+	if (rec.remap_pending) {
+		rec.remap_pending = false;
+		map_record(rec);
+		return;
+	}
+	rec.timer.expires_after(renew_delay(grant.lifetime));
+	rec.timer.async_wait([this, id, alive = alive_](std::error_code ec) {
+		if (ec || !*alive)
+			return;
+		if (auto it2 = records_.find(id); it2 != records_.end())
+			map_record(*it2->second);
+	});
+}
+
+std::chrono::milliseconds Engine::renew_delay(uint32_t lifetime) {
+	// A permanent lease (UPnP lease 0) is verified at each recheck instead.
+	if (lifetime == 0)
+		return settings_.recheck_period;
+	// About half the lifetime, with jitter so that many mappings made at
+	// once do not all renew in the same instant.
+	std::uniform_int_distribution<int64_t> jitter(450, 550);
+	const int64_t ms = int64_t(lifetime) * jitter(rng_);
+	return std::chrono::milliseconds(std::max<int64_t>(ms, 1000));
+}
+
+void Engine::remove(int id) {
+	auto it = records_.find(id);
+	if (it == records_.end() || it->second->destroying)
+		return;
+	Record &rec = *it->second;
+	rec.destroying = true;
+	rec.timer.cancel();
+	if (rec.attempt)
+		return; // on_mapped deletes what it got
+	unmap_record(rec);
+}
+
+void Engine::unmap_record(Record &rec) {
+	if (!rec.grant || !rec.mapped_by || rec.protocol == MappingProtocol::Direct) {
+		finish(rec.id);
+		return;
+	}
+	MapRequest req = rec.request;
+	req.external_port = rec.grant->external_port;
+	req.lifetime = 0;
+	ProtocolClient *client = rec.mapped_by;
+	rec.attempt = next_attempt_++;
+	client->unmap(req, [this, id = rec.id, alive = alive_](Result<void> r) {
+		if (!*alive)
+			return;
+		if (!r && r.error() != Errc::cancelled)
+			log_.info("mapping {}: delete failed: {}", id, r.error().message());
+		finish(id);
+	});
+}
+
+void Engine::finish(int id) {
+	auto it = records_.find(id);
+	if (it == records_.end())
+		return;
+	auto rec = std::move(it->second);
+	records_.erase(it);
+	emit(*rec, State::Destroyed);
+	if (shutting_down_ && records_.empty() && shutdown_done_) {
+		shutdown_timer_.cancel();
+		auto done = std::move(shutdown_done_);
+		shutdown_done_ = nullptr;
+		done();
+	}
+}
+
+void Engine::remap_all() {
+	for (auto &[id, rec] : records_)
+		if (!rec->destroying)
+			map_record(*rec);
+}
+
+void Engine::on_gateway_restarted() {
+	log_.info("gateway {} restarted: re-creating {} mappings",
+	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
+	for (auto &[id, rec] : records_) {
+		if (rec->destroying)
+			continue;
+		rec->request.external_port = rec->grant ? rec->grant->external_port : rec->request.external_port;
+		map_record(*rec);
+	}
+}
+
+void Engine::on_external_address_changed(const asio::ip::address &address) {
+	if (external_ && *external_ == address)
+		return;
+	log_.info("external address is now {}", address.to_string());
+	external_ = address;
+	for (auto &[id, rec] : records_) {
+		if (rec->destroying || !rec->grant || rec->state != State::Success)
+			continue;
+		rec->grant->external_address = address;
+		emit(*rec, State::Success);
+	}
+	remap_all();
+}
+
+void Engine::shutdown(std::function<void()> done) {
+	shutting_down_ = true;
+	recheck_timer_.cancel();
+	reprobe_timer_.cancel();
+	verdict_timer_.cancel();
+	if (records_.empty()) {
+		done();
+		return;
+	}
+	shutdown_done_ = std::move(done);
+	shutdown_timer_.expires_after(settings_.cleanup_timeout);
+	shutdown_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (ec || !*alive || !shutdown_done_)
+			return;
+		log_.warn("cleanup: {} mappings not confirmed deleted in time", records_.size());
+		for (auto &c : clients_)
+			c->cancel(); // completes every pending unmap with cancelled → finish()
+		std::vector<int> left;
+		for (auto &[id, rec] : records_)
+			left.push_back(id);
+		for (int id : left)
+			finish(id);
+	});
+	std::vector<int> ids;
+	for (auto &[id, rec] : records_)
+		ids.push_back(id);
+	for (int id : ids)
+		remove(id);
+}
+
+// --- reporting -------------------------------------------------------------
+
+Mapping Engine::public_view(const Record &rec) const {
+	Mapping m;
+	m.protocol = rec.request.protocol;
+	m.mapping_protocol = rec.protocol;
+	m.internal_port = rec.request.internal_port;
+	if (rec.grant && (rec.state == State::Success || rec.state == State::Destroyed)) {
+		m.external_port = rec.grant->external_port;
+		if (!rec.grant->external_address.is_unspecified())
+			m.external_host = rec.grant->external_address.to_string();
+	}
+	return m;
+}
+
+void Engine::emit(Record &rec, State state, std::optional<Error> error) {
+	rec.state = state;
+	StateChange change{rec.id, state, public_view(rec), std::move(error)};
+	if (state == State::Success)
+		log_.info("mapping {}: {} {} -> {}:{} via {}", rec.id, to_string(rec.request.protocol),
+		          rec.request.internal_port, change.mapping.external_host,
+		          change.mapping.external_port, to_string(rec.protocol));
+	sink_(change);
+}
+
+} // namespace plum::engine

@@ -1,0 +1,134 @@
+// The engine: the mapping registry, the prober and the recheck scheduler.
+//
+// It lives on one io_context thread and is only ever touched from it; the
+// API layer (src/api) posts calls onto that thread and receives every state
+// change through the StateSink, also on that thread.
+#pragma once
+
+#include "engine/protocol.hpp"
+#include "engine/prober.hpp"
+#include "log/logger.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+namespace plum::engine {
+
+struct Settings {
+	std::chrono::milliseconds discover_timeout{10000};
+	std::chrono::milliseconds mapping_timeout{10000};
+	std::chrono::milliseconds recheck_period{300000};
+	// Report FAILURE when no protocol answered by then (and keep trying).
+	std::chrono::milliseconds first_verdict{2000};
+	// How long a less preferred protocol waits for a more preferred one.
+	std::chrono::milliseconds grace{250};
+	// First delay before probing again after every protocol failed.
+	std::chrono::milliseconds reprobe_backoff{5000};
+	// Bound on cleanup's wait for the router to delete the mappings.
+	std::chrono::milliseconds cleanup_timeout{5000};
+	uint32_t lifetime = 7200; // seconds asked of the router
+};
+
+// What the engine learns from the kernel (or the config): the gateway and
+// the local address that reaches it.
+struct Environment {
+	asio::ip::address_v4 gateway;
+	asio::ip::address_v4 local;
+	friend bool operator==(const Environment &, const Environment &) = default;
+};
+
+using EnvironmentSource = std::function<Result<Environment>()>;
+// The protocol clients for an environment, most preferred first.
+using ClientFactory =
+    std::function<std::vector<std::unique_ptr<ProtocolClient>>(const Environment &)>;
+
+struct StateChange {
+	int id = -1;
+	State state = State::Pending;
+	Mapping mapping;
+	std::optional<Error> error; // why, for FAILURE
+};
+using StateSink = std::function<void(const StateChange &)>;
+
+class Engine {
+public:
+	Engine(asio::io_context &io, Settings settings, EnvironmentSource environment,
+	       ClientFactory factory, StateSink sink, Logger logger);
+	~Engine();
+	Engine(const Engine &) = delete;
+	Engine &operator=(const Engine &) = delete;
+
+	void add(int id, IpProtocol protocol, uint16_t internal_port, uint16_t external_port);
+	// DESTROYING → (router deletes it) → DESTROYED through the sink.
+	void remove(int id);
+	// Removes every mapping (bounded by cleanup_timeout), then calls done.
+	void shutdown(std::function<void()> done);
+
+	MappingProtocol active_protocol() const noexcept;
+	std::optional<asio::ip::address> external_address() const { return external_; }
+	std::optional<Environment> environment() const { return env_; }
+
+private:
+	struct Record;
+
+	void ensure_started();
+	void set_environment(const Environment &env);
+	void begin_probe();
+	void on_probe_decided(Prober::Verdict verdict);
+	void schedule_reprobe(std::chrono::milliseconds delay);
+	void schedule_recheck();
+	void on_recheck();
+	void on_first_verdict();
+
+	void map_record(Record &rec);
+	void on_mapped(int id, uint64_t attempt, Result<MapGrant> result);
+	void unmap_record(Record &rec);
+	void finish(int id);
+	void remap_all();
+	void on_gateway_restarted();
+	void on_external_address_changed(const asio::ip::address &address);
+
+	void emit(Record &rec, State state, std::optional<Error> error = {});
+	Mapping public_view(const Record &rec) const;
+	std::chrono::milliseconds renew_delay(uint32_t lifetime);
+	void wire_events();
+
+	asio::io_context &io_;
+	Settings settings_;
+	EnvironmentSource environment_source_;
+	ClientFactory factory_;
+	StateSink sink_;
+	Logger log_;
+
+	bool started_ = false;
+	bool probing_ = false;
+	bool shutting_down_ = false;
+	std::optional<Environment> env_;
+	std::vector<std::unique_ptr<ProtocolClient>> clients_;
+	std::unique_ptr<Prober> prober_;
+	ProtocolClient *active_ = nullptr; // one of clients_, or null
+	bool direct_ = false;
+	std::optional<asio::ip::address> external_;
+	std::chrono::milliseconds backoff_{0};
+
+	std::map<int, std::unique_ptr<Record>> records_;
+	asio::steady_timer recheck_timer_;
+	asio::steady_timer reprobe_timer_;
+	asio::steady_timer verdict_timer_;
+	asio::steady_timer shutdown_timer_;
+	std::function<void()> shutdown_done_;
+	std::mt19937_64 rng_;
+	uint64_t next_attempt_ = 1;
+	// Guards handlers against running after the engine is gone.
+	std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace plum::engine

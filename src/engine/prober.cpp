@@ -1,0 +1,97 @@
+#include "engine/prober.hpp"
+
+namespace plum::engine {
+
+ProbeDecision decide_probe(const std::vector<ProbeOutcome> &outcomes, bool grace_expired) {
+	ProbeDecision d;
+	std::optional<size_t> first_pending;
+	for (size_t i = 0; i < outcomes.size(); ++i) {
+		if (outcomes[i] == ProbeOutcome::Failed)
+			continue;
+		if (outcomes[i] == ProbeOutcome::Answered) {
+			// Every more preferred protocol failed, or the grace ran out.
+			if (!first_pending || grace_expired) {
+				d.kind = ProbeDecision::Kind::Choose;
+				d.index = i;
+				return d;
+			}
+			d.start_grace = true;
+			return d;
+		}
+		if (!first_pending)
+			first_pending = i;
+	}
+	d.kind = first_pending ? ProbeDecision::Kind::Wait : ProbeDecision::Kind::AllFailed;
+	return d;
+}
+
+Prober::Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
+               std::chrono::milliseconds grace, std::function<void(Verdict)> done)
+    : clients_(std::move(clients)), outcomes_(clients_.size(), ProbeOutcome::Pending),
+      results_(clients_.size()), grace_timer_(io), grace_(grace), done_(std::move(done)) {}
+
+Prober::~Prober() { *alive_ = false; }
+
+void Prober::start() {
+	if (clients_.empty()) {
+		evaluate();
+		return;
+	}
+	for (size_t i = 0; i < clients_.size(); ++i) {
+		clients_[i]->probe([this, i, alive = alive_](Result<ProbeResult> r) {
+			if (*alive)
+				on_result(i, std::move(r));
+		});
+	}
+}
+
+void Prober::on_result(size_t index, Result<ProbeResult> result) {
+	if (decided_)
+		return;
+	if (result) {
+		outcomes_[index] = ProbeOutcome::Answered;
+		results_[index] = std::move(result).value();
+	} else {
+		outcomes_[index] = ProbeOutcome::Failed;
+		if (result.error() != Errc::cancelled)
+			last_error_ = result.error();
+	}
+	evaluate();
+}
+
+void Prober::evaluate() {
+	if (decided_)
+		return;
+	ProbeDecision d = decide_probe(outcomes_, grace_expired_);
+	switch (d.kind) {
+	case ProbeDecision::Kind::Wait:
+		if (d.start_grace && !grace_started_) {
+			grace_started_ = true;
+			grace_timer_.expires_after(grace_);
+			grace_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+				if (ec || !*alive)
+					return;
+				grace_expired_ = true;
+				evaluate();
+			});
+		}
+		return;
+	case ProbeDecision::Kind::Choose: {
+		decided_ = true;
+		grace_timer_.cancel();
+		Verdict v{d.index, results_[d.index], last_error_};
+		auto done = std::move(done_);
+		done(std::move(v));
+		return;
+	}
+	case ProbeDecision::Kind::AllFailed: {
+		decided_ = true;
+		Verdict v{std::nullopt, std::nullopt, last_error_};
+		auto done = std::move(done_);
+		done(std::move(v));
+		return;
+	}
+	}
+}
+
+} // namespace plum::engine

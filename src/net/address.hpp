@@ -1,0 +1,21 @@
+// Address classes that decide what plum does: a public local address needs
+// no mapping (Direct); a private or carrier-grade external address means a
+// second NAT stands between the gateway and the internet.
+#pragma once
+
+#include <asio/ip/address.hpp>
+
+namespace plum::net {
+
+// RFC 1918 private ranges: 10/8, 172.16/12, 192.168/16.
+bool is_private(const asio::ip::address_v4 &a) noexcept;
+// RFC 6598 shared address space for carrier-grade NAT: 100.64/10.
+bool is_cgnat(const asio::ip::address_v4 &a) noexcept;
+// Routable on the internet: not private, CGNAT, loopback, link-local,
+// multicast, unspecified, broadcast, "this network" (0/8), or reserved (240/4).
+bool is_public(const asio::ip::address_v4 &a) noexcept;
+bool is_public(const asio::ip::address &a) noexcept;
+// An external address that betrays a second NAT (private or CGNAT).
+bool is_double_nat(const asio::ip::address &external) noexcept;
+
+} // namespace plum::net
