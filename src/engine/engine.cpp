@@ -122,7 +122,7 @@ void Engine::begin_probe() {
 	// A fresh prober per round; the previous one (if any) is dropped only
 	// here, never from inside its own callback.
 	prober_ = std::make_unique<Prober>(io_, std::move(list), settings_.grace,
-	                                   [this, alive = alive_](Prober::Verdict v) {
+	                                   settings_.discover_timeout, [this, alive = alive_](Prober::Verdict v) {
 		                                   if (*alive)
 			                                   on_probe_decided(std::move(v));
 	                                   });

@@ -26,9 +26,11 @@ ProbeDecision decide_probe(const std::vector<ProbeOutcome> &outcomes, bool grace
 }
 
 Prober::Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
-               std::chrono::milliseconds grace, std::function<void(Verdict)> done)
+               std::chrono::milliseconds grace, std::chrono::milliseconds deadline,
+               std::function<void(Verdict)> done)
     : clients_(std::move(clients)), outcomes_(clients_.size(), ProbeOutcome::Pending),
-      results_(clients_.size()), grace_timer_(io), grace_(grace), done_(std::move(done)) {}
+      results_(clients_.size()), grace_timer_(io), deadline_timer_(io), grace_(grace),
+      deadline_(deadline), done_(std::move(done)) {}
 
 Prober::~Prober() { *alive_ = false; }
 
@@ -37,6 +39,18 @@ void Prober::start() {
 		evaluate();
 		return;
 	}
+	deadline_timer_.expires_after(deadline_);
+	deadline_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (ec || !*alive || decided_)
+			return;
+		for (auto &o : outcomes_)
+			if (o == ProbeOutcome::Pending)
+				o = ProbeOutcome::Failed;
+		if (!last_error_)
+			last_error_ = Error(Errc::timeout, "no answer within the discover timeout");
+		grace_expired_ = true;
+		evaluate();
+	});
 	for (size_t i = 0; i < clients_.size(); ++i) {
 		clients_[i]->probe([this, i, alive = alive_](Result<ProbeResult> r) {
 			if (*alive)
@@ -79,6 +93,7 @@ void Prober::evaluate() {
 	case ProbeDecision::Kind::Choose: {
 		decided_ = true;
 		grace_timer_.cancel();
+		deadline_timer_.cancel();
 		Verdict v{d.index, results_[d.index], last_error_};
 		auto done = std::move(done_);
 		done(std::move(v));
@@ -86,6 +101,8 @@ void Prober::evaluate() {
 	}
 	case ProbeDecision::Kind::AllFailed: {
 		decided_ = true;
+		grace_timer_.cancel();
+		deadline_timer_.cancel();
 		Verdict v{std::nullopt, std::nullopt, last_error_};
 		auto done = std::move(done_);
 		done(std::move(v));

@@ -35,8 +35,11 @@ public:
 		std::optional<Error> last_error;
 	};
 
+	// deadline: a protocol that has not answered by then counts as failed
+	// (the discover timeout), whatever its client is still trying.
 	Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
-	       std::chrono::milliseconds grace, std::function<void(Verdict)> done);
+	       std::chrono::milliseconds grace, std::chrono::milliseconds deadline,
+	       std::function<void(Verdict)> done);
 	~Prober();
 	void start();
 
@@ -49,7 +52,9 @@ private:
 	std::vector<std::optional<ProbeResult>> results_;
 	std::optional<Error> last_error_;
 	asio::steady_timer grace_timer_;
+	asio::steady_timer deadline_timer_;
 	std::chrono::milliseconds grace_;
+	std::chrono::milliseconds deadline_;
 	bool grace_started_ = false;
 	bool grace_expired_ = false;
 	bool decided_ = false;
