@@ -1,0 +1,98 @@
+// The PCP client (RFC 6887): probe with ANNOUNCE, map and unmap with MAP,
+// over one connected UDP socket to the gateway (udp_exchange.hpp).
+//
+//   probe  ANNOUNCE (§14.1): any version-2 answer but UNSUPP_VERSION means
+//          the gateway speaks PCP; the epoch starts the restart tracking.
+//          The external address is not in an ANNOUNCE: it is learned from
+//          the first MAP. A NAT-PMP-only server answers version 0 /
+//          UNSUPP_VERSION (§9): Errc::unsupported at once, no retry.
+//   map    MAP (§11.1) with the request's nonce, protocol 6/17, the internal
+//          port, the suggested external port, the suggested external address
+//          all-zero (::ffff:0.0.0.0: "any IPv4"), the lifetime. A renewal is
+//          the same request with the same nonce (§11.2).
+//   unmap  MAP with lifetime 0 and the same nonce (§15).
+// A reply completes a request only when its opcode, nonce, protocol and
+// internal port match (an error reply without opcode data matches the
+// oldest MAP in flight). Result codes become pcp_category() errors
+// ("PCP: NO_RESOURCES"). Every epoch seen goes through an EpochTracker;
+// a restart fires ProtocolEvents::gateway_restarted once.
+#pragma once
+
+#include "engine/protocol.hpp"
+#include "log/logger.hpp"
+#include "pcp/epoch.hpp"
+#include "pcp/natpmp_codec.hpp"
+#include "pcp/pcp_codec.hpp"
+#include "pcp/udp_exchange.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/address_v4.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace plum::pcp {
+
+struct PcpSettings {
+	asio::ip::address_v4 gateway;
+	uint16_t server_port = kDefaultServerPort;
+	// The client address PCP puts in every header (§8.1: it must equal the
+	// packet's source). Unspecified: the address the kernel picks to reach
+	// the gateway, read back from the connected socket.
+	asio::ip::address_v4 local_address;
+	// The overall deadline of each exchange (plum::Config mapping_timeout).
+	std::chrono::milliseconds mapping_timeout{10000};
+	// Retransmission and in-flight window; the defaults follow RFC 6886.
+	ExchangeOptions exchange;
+};
+
+class PcpClient final : public engine::ProtocolClient {
+public:
+	PcpClient(asio::io_context &io, PcpSettings settings, const Logger &logger);
+	~PcpClient() override;
+
+	MappingProtocol kind() const noexcept override { return MappingProtocol::Pcp; }
+	void set_events(engine::ProtocolEvents events) override { events_ = std::move(events); }
+	void probe(std::function<void(Result<engine::ProbeResult>)> done) override;
+	void map(const engine::MapRequest &request,
+	         std::function<void(Result<engine::MapGrant>)> done) override;
+	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
+	void cancel() override;
+
+	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
+	// unicast to our own socket): its epoch goes to the restart tracking.
+	void observe_announce(uint32_t epoch,
+	                      EpochTracker::Clock::time_point at = EpochTracker::Clock::now());
+
+	// The external address from the last successful MAP, if any.
+	std::optional<asio::ip::address> external_address() const { return external_; }
+	const UdpExchange &exchange() const noexcept { return exchange_; }
+	const EpochTracker &epoch() const noexcept { return epoch_; }
+
+private:
+	void observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point at);
+	void learn_external(const asio::ip::address &address);
+	asio::ip::address_v6 client_address();
+	std::string gateway_name() const;
+	// Turns an exchange result into a decoded version-2 response, or the
+	// error it means (timeout, unreachable, unsupported, a PCP result code).
+	Result<Response> read_reply(const Result<UdpExchange::Reply> &reply, const char *what);
+
+	asio::io_context &io_;
+	PcpSettings settings_;
+	Logger logger_;
+	UdpExchange exchange_;
+	EpochTracker epoch_{EpochTracker::Rule::Pcp};
+	engine::ProtocolEvents events_;
+	std::optional<asio::ip::address> external_;
+	// Continuations posted by the exchange check this before touching us.
+	std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+// The key a MAP request is matched under; exposed for the tests.
+std::string pcp_map_key(const MapData &map);
+// Which in-flight request a datagram from the PCP server answers.
+ReplyKey pcp_reply_key(ByteSpan datagram);
+
+} // namespace plum::pcp
