@@ -1,6 +1,9 @@
 #include "api/protocol_factory.hpp"
 
 #include "net/route.hpp"
+#include "pcp/announce_listener.hpp"
+#include "pcp/natpmp_client.hpp"
+#include "pcp/pcp_client.hpp"
 
 namespace plum::api {
 
@@ -34,14 +37,49 @@ engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &
                                             std::chrono::milliseconds mapping_timeout,
                                             std::chrono::milliseconds discover_timeout,
                                             const Logger &logger) {
-	(void)io;
-	(void)config;
-	(void)mapping_timeout;
 	(void)discover_timeout;
-	(void)logger;
-	return [](const engine::Environment &) {
-		// The protocol clients join here as they land (PCP, NAT-PMP, UPnP).
-		return std::vector<std::unique_ptr<engine::ProtocolClient>>{};
+	return [&io, config, mapping_timeout, logger](const engine::Environment &env) {
+		engine::ClientSet set;
+		const uint16_t server_port = config.pcp_port ? config.pcp_port : pcp::kDefaultServerPort;
+		pcp::PcpClient *pcp_client = nullptr;
+		pcp::NatPmpClient *natpmp_client = nullptr;
+		if (config.protocols & kUsePcp) {
+			pcp::PcpSettings s;
+			s.gateway = env.gateway;
+			s.server_port = server_port;
+			s.local_address = env.local;
+			s.mapping_timeout = mapping_timeout;
+			auto c = std::make_unique<pcp::PcpClient>(io, s, logger);
+			pcp_client = c.get();
+			set.clients.push_back(std::move(c));
+		}
+		if (config.protocols & kUseNatPmp) {
+			pcp::NatPmpSettings s;
+			s.gateway = env.gateway;
+			s.server_port = server_port;
+			s.local_address = env.local;
+			s.mapping_timeout = mapping_timeout;
+			auto c = std::make_unique<pcp::NatPmpClient>(io, s, logger);
+			natpmp_client = c.get();
+			set.clients.push_back(std::move(c));
+		}
+		if (pcp_client || natpmp_client) {
+			// Gateways announce restarts and address changes to 224.0.0.1:5350.
+			// A loopback gateway (tests) sends them unicast to our loopback port.
+			pcp::AnnounceSettings a;
+			a.gateway = env.gateway;
+			a.port = config.announce_port ? config.announce_port : pcp::kDefaultClientPort;
+			a.join_multicast = !env.gateway.is_loopback();
+			a.bind_address = env.gateway.is_loopback() ? asio::ip::address_v4::loopback()
+			                                           : asio::ip::address_v4::any();
+			a.interface_address = env.local;
+			auto listener = std::make_shared<pcp::AnnounceListener>(io, a, logger);
+			listener->set_handlers(pcp::announce_handlers_for(pcp_client, natpmp_client));
+			if (auto r = listener->start(); !r)
+				logger.debug("not listening for gateway announcements: {}", r.error().message());
+			set.companions = listener;
+		}
+		return set;
 	};
 }
 

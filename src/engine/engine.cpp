@@ -42,6 +42,7 @@ Engine::Engine(asio::io_context &io, Settings settings, EnvironmentSource enviro
 Engine::~Engine() {
 	*alive_ = false;
 	prober_.reset();
+	companions_.reset();
 	for (auto &c : clients_)
 		c->cancel();
 }
@@ -77,6 +78,18 @@ void Engine::ensure_started() {
 void Engine::set_environment(const Environment &env) {
 	for (auto &c : clients_)
 		c->cancel();
+	// Whatever the old clients held or had in flight belongs to the old
+	// network: forget it (their completions will not come back).
+	std::vector<int> gone;
+	for (auto &[id, rec] : records_) {
+		rec->attempt = 0;
+		rec->mapped_by = nullptr;
+		rec->grant.reset();
+		if (rec->destroying)
+			gone.push_back(id);
+	}
+	for (int id : gone)
+		finish(id);
 	prober_.reset();
 	probing_ = false;
 	active_ = nullptr;
@@ -84,13 +97,17 @@ void Engine::set_environment(const Environment &env) {
 	direct_ = net::is_public(env.local);
 	if (direct_) {
 		log_.info("local address {} is public: no mapping needed", env.local.to_string());
+		companions_.reset();
 		clients_.clear();
 		external_ = env.local;
 		remap_all();
 		return;
 	}
 	log_.debug("gateway {}, local address {}", env.gateway.to_string(), env.local.to_string());
-	clients_ = factory_(env);
+	companions_.reset();
+	auto set = factory_(env);
+	clients_ = std::move(set.clients);
+	companions_ = std::move(set.companions);
 	wire_events();
 	begin_probe();
 }
@@ -231,10 +248,6 @@ void Engine::on_recheck() {
 	if (env && (!env_ || !(*env == *env_))) {
 		log_.info("network changed: gateway {}, local address {}", env->gateway.to_string(),
 		          env->local.to_string());
-		for (auto &[id, rec] : records_) {
-			rec->grant.reset(); // they were on the old network
-			rec->mapped_by = nullptr;
-		}
 		set_environment(*env);
 		return;
 	}

@@ -46,9 +46,15 @@ struct Environment {
 };
 
 using EnvironmentSource = std::function<Result<Environment>()>;
-// The protocol clients for an environment, most preferred first.
-using ClientFactory =
-    std::function<std::vector<std::unique_ptr<ProtocolClient>>(const Environment &)>;
+
+// The protocol clients for an environment, most preferred first, and what
+// must live exactly as long as they do (e.g. the ANNOUNCE listener that
+// feeds them; released before the clients).
+struct ClientSet {
+	std::vector<std::unique_ptr<ProtocolClient>> clients;
+	std::shared_ptr<void> companions;
+};
+using ClientFactory = std::function<ClientSet(const Environment &)>;
 
 struct StateChange {
 	int id = -1;
@@ -113,6 +119,7 @@ private:
 	bool shutting_down_ = false;
 	std::optional<Environment> env_;
 	std::vector<std::unique_ptr<ProtocolClient>> clients_;
+	std::shared_ptr<void> companions_;
 	std::unique_ptr<Prober> prober_;
 	ProtocolClient *active_ = nullptr; // one of clients_, or null
 	bool direct_ = false;

@@ -35,7 +35,8 @@ struct Harness {
 		    io, settings, [this]() -> Result<Environment> { return env; },
 		    [this](const Environment &) {
 			    ++factory_calls;
-			    std::vector<std::unique_ptr<ProtocolClient>> v;
+			    ClientSet set;
+			    auto &v = set.clients;
 			    auto a = std::make_unique<FakeClient>(io, MappingProtocol::Pcp, pcp);
 			    auto b = std::make_unique<FakeClient>(io, MappingProtocol::NatPmp, natpmp);
 			    auto c = std::make_unique<FakeClient>(io, MappingProtocol::Upnp, upnp);
@@ -45,7 +46,7 @@ struct Harness {
 			    v.push_back(std::move(a));
 			    v.push_back(std::move(b));
 			    v.push_back(std::move(c));
-			    return v;
+			    return set;
 		    },
 		    [this](const StateChange &c) { changes.push_back(c); }, Logger());
 	}
