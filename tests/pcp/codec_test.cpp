@@ -23,7 +23,8 @@ Bytes hex(std::string_view s) {
 		if (std::isspace(static_cast<unsigned char>(c)))
 			continue;
 		int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
-		REQUIRE((v >= 0 && v < 16));
+		if (v < 0 || v >= 16)
+			FAIL("not a hex digit: " << c);
 		if (hi < 0) {
 			hi = v;
 		} else {
@@ -496,4 +497,47 @@ TEST_CASE("NAT-PMP responses: public address, mapping, short error") {
 		big.resize(1101);
 		CHECK(errc_of(decode_natpmp_response(big)) == Errc::too_large);
 	}
+}
+
+TEST_CASE("replies captured from miniupnpd 2.3.1 (the lab) decode as expected") {
+	// fuzz/corpus/pcp/miniupnpd-pcp-*.bin, written out.
+	auto success = decode_response(hex("02 81 00 00 00000e10 00000007"
+	                                   "00000000 00000000 00000000"
+	                                   "706c756d 00000000 00000001"
+	                                   "06 000000 238c 238c"
+	                                   "00000000 00000000 0000ffff 01020304"));
+	REQUIRE(success.ok());
+	CHECK(success->map->external_port == 9100);
+	CHECK(success->map->external_address == mapped("1.2.3.4"));
+	CHECK(success->lifetime == 3600);
+
+	// Deleting a mapping that does not exist: NO_RESOURCES with a lifetime.
+	auto nothing = decode_response(hex("02 81 00 08 0000001e 00000007"
+	                                   "00000000 00000000 00000000"
+	                                   "706c756d 00000000 00000003"
+	                                   "06 000000 23f0 0000"
+	                                   "00000000 00000000 0000ffff 01020304"));
+	REQUIRE(nothing.ok());
+	CHECK(nothing->result == PcpResult::NoResources);
+	CHECK(nothing->lifetime == 30);
+
+	auto unsupp = decode_response(hex("02 85 00 04 00000000 0000000a"
+	                                  "00000000 00000000 00000000"));
+	REQUIRE(unsupp.ok());
+	CHECK(unsupp->result == PcpResult::UnsuppOpcode);
+
+	auto announce = decode_response(hex("02 80 00 00 00000000 00000000"
+	                                    "00000000 00000000 00000000"));
+	REQUIRE(announce.ok());
+	CHECK(announce->opcode == Opcode::Announce);
+
+	// fuzz/corpus/natpmp/miniupnpd-natpmp-*.bin: errors come in the full form.
+	auto denied = decode_natpmp_response(hex("00 82 0002 0000000a 0050 0050 00000e10"));
+	REQUIRE(denied.ok());
+	CHECK(denied->result == NatPmpResult::NotAuthorized);
+	CHECK(denied->internal_port == 80);
+	auto unmap = decode_natpmp_response(hex("00 82 0000 0000000a 2454 0000 00000000"));
+	REQUIRE(unmap.ok());
+	CHECK(unmap->external_port == 0);
+	CHECK(unmap->lifetime == 0);
 }
