@@ -54,6 +54,7 @@ lab_begin() {
 
 lab_end() {
 	local rc=$?
+	[ -n "${LAB_WORK:-}" ] && rm -rf "$LAB_WORK"
 	if [ "$rc" != 0 ] || [ "$FAILS" != 0 ]; then
 		echo "--- router log (last 40 lines) ---"
 		"$LAB" log 40 2>/dev/null || true

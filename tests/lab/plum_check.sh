@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lab_begin
 
 WORK=$(mktemp -d /tmp/plum-lab-test.XXXXXX)
-trap 'rm -rf "$WORK"; lab_end' EXIT
+LAB_WORK=$WORK # lab_end removes it
 DISCOVER_MS=2000
 
 case "$SCENARIO" in
@@ -49,6 +49,8 @@ mapped_line_ok() {
 	# mapped_line_ok FILE PORT: SUCCESS via $EXPECT at the WAN address
 	grep -Eq "^state=SUCCESS protocol=$EXPECT external=$WAN_IP:$2 " "$1"
 }
+# mapped_or_gone NAME: the client reported its mapping, or exited already.
+mapped_or_gone() { [ -e "$WORK/$1.mapped" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
 external_port_of() { sed -nE 's/.*external=[0-9.]+:([0-9]+) .*/\1/p' "$1" | head -n 1; }
 
 if [ "$SCENARIO" = nothing ]; then
@@ -62,7 +64,7 @@ fi
 
 # 1. map, hold, destroy: a DNAT rule while mapped, none after.
 run_client hold -d "$DISCOVER_MS" -s "$WORK/hold.mapped" -w "$WORK/hold.go" "$ROUTER" tcp 8090 "$EXPECT" hold 30000
-if wait_until 20000 test -e "$WORK/hold.mapped"; then
+if wait_until 20000 mapped_or_gone hold && [ -e "$WORK/hold.mapped" ]; then
 	check "SUCCESS via $EXPECT at $WAN_IP" mapped_line_ok "$WORK/hold.mapped" 8090
 	port=$(external_port_of "$WORK/hold.mapped")
 	check "a DNAT rule for external port $port while mapped" dnat_for "$port"
@@ -76,7 +78,7 @@ check "no DNAT rule for $port after destroy" wait_until 2000 no_dnat_for "$port"
 
 # 2. map, then plum_cleanup(): cleanup removes the mapping from the router.
 run_client cleanup -d "$DISCOVER_MS" -s "$WORK/cleanup.mapped" -w "$WORK/cleanup.go" "$ROUTER" udp 8091 "$EXPECT" cleanup
-if wait_until 20000 test -e "$WORK/cleanup.mapped"; then
+if wait_until 20000 mapped_or_gone cleanup && [ -e "$WORK/cleanup.mapped" ]; then
 	port=$(external_port_of "$WORK/cleanup.mapped")
 	check "a DNAT rule for external port $port (udp) while mapped" dnat_for "$port"
 else
@@ -91,7 +93,7 @@ check "no DNAT rule left after plum_cleanup" no_dnat_at_all
 # and map again. UPnP has no restart signal plum can rely on, so there the
 # recheck period (5 s here) must find the mapping gone.
 run_client restart -d "$DISCOVER_MS" -r 5000 -s "$WORK/restart.mapped" -w "$WORK/restart.go" "$ROUTER" tcp 8092 "$EXPECT" restart-check 60000
-if wait_until 20000 test -e "$WORK/restart.mapped"; then
+if wait_until 20000 mapped_or_gone restart && [ -e "$WORK/restart.mapped" ]; then
 	port=$(external_port_of "$WORK/restart.mapped")
 	check "a DNAT rule for $port before the reboot" dnat_for "$port"
 	"$LAB" restart-router

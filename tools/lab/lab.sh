@@ -153,6 +153,9 @@ create_topology() {
 	ip -n "$NS_RTR" link set "$RTR_WAN_IF" up
 	ip -n "$NS_RTR" route add default via "$WAN_GW_IP"
 	ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1
+	# With the default queue of 10 datagrams, syslog() in miniupnpd blocks
+	# whenever the log sink is not scheduled at once.
+	ip netns exec "$NS_RTR" sysctl -qw net.unix.max_dgram_qlen=1024
 
 	ip -n "$NS_WAN" addr add "$WAN_GW_IP/24" dev "$WAN_IF"
 	ip -n "$NS_WAN" link set "$WAN_IF" up
@@ -166,7 +169,8 @@ start_sink() {
 	sink_running && return 0
 	rm -f "$STATE/stderr.fifo" "$STATE/log.sock"
 	mkfifo -m 600 "$STATE/stderr.fifo"
-	"$PYTHON" "$LAB_DIR/log_sink.py" "$STATE/log.sock" "$STATE/stderr.fifo" "$STATE/miniupnpd.log" 5000 \
+	# In plum-rtr, whose unix datagram queue is long (see create_topology).
+	ip netns exec "$NS_RTR" "$PYTHON" "$LAB_DIR/log_sink.py" "$STATE/log.sock" "$STATE/stderr.fifo" "$STATE/miniupnpd.log" 5000 \
 		</dev/null >/dev/null 2>"$STATE/sink.err" 9>&- &
 	echo $! >"$STATE/sink.pid"
 	local deadline=$(($(now_ms) + START_DEADLINE_S * 1000))
@@ -212,23 +216,40 @@ start_router() {
 	scenario=$(cat "$STATE/scenario")
 	# A rebooted router has a fresh firewall: miniupnpd leaves its rules on
 	# SIGTERM and would adopt them as permanent mappings on its next start.
-	load_ruleset
+	# (PLUM_LAB_KEEP_RULESET=1 skips this, to watch exactly that happen.)
+	[ "${PLUM_LAB_KEEP_RULESET:-0}" = 1 ] || load_ruleset
 	[ "$scenario" = nothing ] && return 0
 	recorded_pid miniupnpd.pid miniupnpd >/dev/null && return 0
 
 	write_config "$scenario"
 	start_sink
 	rm -f "$STATE/miniupnpd.pidfile"
-	# A private /dev: /dev/log is the sink's socket, and there is no
-	# /dev/console for syslog() to fall back to.
+	# Where miniupnpd's log goes. With -d it logs at debug level, several
+	# lines per mapping held on every request, and glibc copies every
+	# syslog() line to stderr (LOG_PERROR):
+	#   syslog  (default) /dev/log -> the sink's socket; stderr -> /dev/null
+	#   stderr  stderr -> the sink through a FIFO; no /dev/log, so syslog()
+	#           fails at once (use it to see errors printed before openlog)
+	#   both    both of the above
+	#   none    no log at all (the floor for benchmarks)
+	local log_mode=${PLUM_LAB_LOG:-syslog} use_syslog=0 out=$STATE/stderr.fifo
+	case "$log_mode" in
+	stderr) ;;
+	syslog) use_syslog=1 out=/dev/null ;;
+	both) use_syslog=1 ;;
+	none) out=/dev/null ;;
+	*) die "PLUM_LAB_LOG must be stderr, syslog, both or none" ;;
+	esac
+	# A private /dev without /dev/console, which glibc's syslog() would
+	# otherwise fall back to at 1-3 ms a line.
 	ip netns exec "$NS_RTR" unshare --mount --propagation private -- /bin/sh -c '
 		mount -t tmpfs -o size=64k,mode=0755 plum-lab-dev /dev &&
 		mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
 		mknod -m 444 /dev/random c 1 8 && mknod -m 444 /dev/urandom c 1 9 &&
-		ln -s "$1" /dev/log &&
+		{ [ "$5" = 0 ] || ln -s "$1" /dev/log; } &&
 		exec "$2" -d -f "$3" -P "$4"' plum-lab-router \
-		"$STATE/log.sock" "$MINIUPNPD" "$STATE/miniupnpd.conf" "$STATE/miniupnpd.pidfile" \
-		</dev/null 1<>"$STATE/stderr.fifo" 2>&1 9>&- &
+		"$STATE/log.sock" "$MINIUPNPD" "$STATE/miniupnpd.conf" "$STATE/miniupnpd.pidfile" "$use_syslog" \
+		</dev/null 1<>"$out" 2>&1 9>&- &
 	pid=$!
 	echo "$pid" >"$STATE/miniupnpd.pid"
 
@@ -236,7 +257,7 @@ start_router() {
 	while :; do
 		if ! pid_alive "$pid"; then
 			tail -n 20 "$STATE/miniupnpd.log" >&2 2>/dev/null || true
-			die "miniupnpd exited during start-up (log: $STATE/miniupnpd.log)"
+			die "miniupnpd exited during start-up (log: $STATE/miniupnpd.log; PLUM_LAB_LOG=both also keeps its stderr)"
 		fi
 		local ok=1
 		if scenario_has "$scenario" natpmp && ! listening udp "$PCP_PORT"; then ok=0; fi

@@ -3,9 +3,11 @@
 
 Without a syslog daemon, glibc's syslog() falls back to /dev/console, which
 costs miniupnpd 1-3 ms per line and slows every request as mappings pile up.
-lab.sh gives miniupnpd a private /dev whose /dev/log points at this socket,
-and pipes its stderr here too. We keep only the last N lines in a file, so
-the log stays useful for debugging and never grows without bound.
+lab.sh gives miniupnpd a private /dev (no /dev/console) whose /dev/log
+points at this socket, or pipes its stderr here (PLUM_LAB_LOG). We keep only
+the last N lines in a file, so the log stays useful for debugging and never
+grows without bound. It runs in plum-rtr, where lab.sh lengthens the unix
+datagram queue so that miniupnpd's syslog() does not wait for us.
 
 usage: log_sink.py SOCKET FIFO OUTFILE [N]
 """
@@ -54,7 +56,8 @@ def main():
 
 	last_flush = 0.0
 	while running:
-		for key, _ in sel.select(timeout=0.2):
+		events = sel.select(timeout=0.05)
+		for key, _ in events:
 			if key.data == "syslog":
 				data = sock.recv(65536)
 				lines.append("[syslog] " + data.decode("utf-8", "replace").rstrip("\n") + "\n")
@@ -69,7 +72,8 @@ def main():
 					lines.append("[stderr] " + line.decode("utf-8", "replace") + "\n")
 			dirty = True
 		now = time.monotonic()
-		if dirty and now - last_flush >= 0.2:
+		# Flush when the burst is over, or at least every 0.2 s during one.
+		if dirty and (not events or now - last_flush >= 0.2):
 			flush()
 			dirty = False
 			last_flush = now
