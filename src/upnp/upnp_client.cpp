@@ -1,0 +1,623 @@
+// The UPnP-IGD client: SSDP → description → SOAP, on the engine's
+// io_context. Every public operation is an Op with one completion; SOAP
+// requests are SoapJobs in one FIFO queue with a bounded number in flight.
+#include "upnp/upnp_client.hpp"
+
+#include "http/http_errors.hpp"
+#include "upnp/upnp_errors.hpp"
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace plum::upnp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Every refusal with a known way out costs a request; this bounds a map()
+// whatever the router answers (1 + 725 + 718/AddAny + 4 ports + 724/716).
+constexpr int kMaxMapAttempts = 10;
+// A SOAP request never gets less than this, even at the end of a probe.
+constexpr milliseconds kMinRequestTime{50};
+
+const char *protocol_name(IpProtocol p) {
+	return p == IpProtocol::Tcp ? "TCP" : "UDP";
+}
+
+bool is(const Error &e, UpnpError code) {
+	return e.code() == make_error_code(code);
+}
+
+// Transport failures the engine should read as "the router is gone":
+// timeouts stay timeouts, every failure to connect, send or receive is
+// unreachable. Parser verdicts (too_large, truncated, malformed) are the
+// router's fault, not the path's, and keep their code.
+Error transport_error(const Error &e, const std::string &what) {
+	const std::string context = what + ": " + e.message();
+	if (e.code().category() == http::http_category())
+		return Error(Errc::unreachable, context);
+	return Error(e.code(), context);
+}
+
+milliseconds at_least(milliseconds t, milliseconds floor) {
+	return t < floor ? floor : t;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Operations
+
+struct UpnpClient::Op {
+	explicit Op(asio::io_context &io_) : io(io_) {}
+	virtual ~Op() = default;
+	Op(const Op &) = delete;
+	Op &operator=(const Op &) = delete;
+	// Completes with e (posted) unless already complete.
+	virtual void abort(Error e) = 0;
+
+	asio::io_context &io;
+	uint64_t id = 0;
+	bool finished = false;
+};
+
+template <class T> struct UpnpClient::Pending : Op {
+	Pending(asio::io_context &io_, std::function<void(Result<T>)> d)
+	    : Op(io_), done(std::move(d)) {}
+
+	// Posts the completion once; false when it had already happened.
+	bool finish(Result<T> result) {
+		if (finished)
+			return false;
+		finished = true;
+		release();
+		asio::post(io, [d = std::move(done), r = std::move(result)]() mutable { d(std::move(r)); });
+		done = nullptr;
+		return true;
+	}
+	void abort(Error e) override { finish(std::move(e)); }
+	// Stops what the operation owns (timers, searches, a GET).
+	virtual void release() {}
+
+	std::function<void(Result<T>)> done;
+};
+
+struct UpnpClient::ProbeOp : Pending<engine::ProbeResult> {
+	enum class Phase { Ssdp, Description, Status, ExternalIp };
+
+	ProbeOp(asio::io_context &io_, std::function<void(Result<engine::ProbeResult>)> d)
+	    : Pending(io_, std::move(d)), deadline(io_) {}
+
+	void release() override {
+		deadline.cancel();
+		if (search)
+			search->cancel();
+		get.cancel();
+	}
+
+	const char *phase_name() const {
+		switch (phase) {
+		case Phase::Ssdp: return "no IGD answered SSDP";
+		case Phase::Description: return "no device description in time";
+		case Phase::Status: return "no GetStatusInfo answer in time";
+		case Phase::ExternalIp: return "no GetExternalIPAddress answer in time";
+		}
+		return "";
+	}
+
+	Phase phase = Phase::Ssdp;
+	Clock::time_point started = Clock::now();
+	asio::steady_timer deadline;
+	std::unique_ptr<SsdpSearch> search;
+	http::RequestHandle get;
+	Description desc;
+	size_t next_status = 0; // the next service to ask GetStatusInfo
+	size_t chosen = 0;
+};
+
+struct UpnpClient::MapOp : Pending<engine::MapGrant> {
+	using Pending::Pending;
+
+	engine::MapRequest request;
+	Service service;
+	uint16_t external_port = 0;
+	uint32_t lease = 0;
+	int attempts = 0;
+	int conflict_tries = 0;
+	bool any_failed = false;      // AddAnyPortMapping is not implemented after all
+	bool same_port_tried = false; // 724
+	bool wildcard_tried = false;  // 716 / 727
+	std::vector<uint16_t> tried_ports;
+};
+
+struct UpnpClient::SoapJob {
+	std::shared_ptr<Op> op;
+	std::string action;
+	std::string where; // "AddPortMapping at http://..." for errors and logs
+	http::Request request;
+	http::Limits limits;
+	SoapDone then;
+	http::RequestHandle handle;
+};
+
+// ---------------------------------------------------------------------------
+
+UpnpClient::UpnpClient(asio::io_context &io, UpnpSettings settings, const Logger &logger)
+    : io_(io), settings_(std::move(settings)), logger_(logger), random_(std::random_device{}()) {
+	if (settings_.max_connections == 0)
+		settings_.max_connections = 1;
+}
+
+UpnpClient::~UpnpClient() {
+	alive_.reset();
+	cancel();
+}
+
+const Service *UpnpClient::service() const noexcept {
+	if (!description_ || service_index_ >= description_->services.size())
+		return nullptr;
+	return &description_->services[service_index_];
+}
+
+std::string UpnpClient::gateway_name() const {
+	return settings_.gateway.to_string();
+}
+
+void UpnpClient::track(const std::shared_ptr<Op> &op) {
+	op->id = next_op_id_++;
+	ops_.emplace(op->id, op);
+}
+
+template <class T>
+void UpnpClient::complete(const std::shared_ptr<Pending<T>> &op, Result<T> result) {
+	if (!op->finish(std::move(result)))
+		return;
+	ops_.erase(op->id);
+	drop_jobs(op->id);
+}
+
+void UpnpClient::drop_jobs(uint64_t op_id) {
+	std::erase_if(queue_, [&](const auto &job) { return job->op->id == op_id; });
+	// In-flight requests keep their slot until their (cancelled) completion
+	// arrives: the socket is closed only then.
+	for (const auto &job : in_flight_)
+		if (job->op->id == op_id)
+			job->handle.cancel();
+}
+
+void UpnpClient::cancel() {
+	auto ops = std::move(ops_);
+	ops_.clear();
+	queue_.clear();
+	for (const auto &job : in_flight_)
+		job->handle.cancel();
+	if (!ops.empty())
+		logger_.debug("UPnP {}: cancelling {} operations", gateway_name(), ops.size());
+	for (const auto &[id, op] : ops)
+		op->abort(Error(Errc::cancelled, "UPnP operation cancelled"));
+}
+
+void UpnpClient::learn_external(const asio::ip::address_v4 &address) {
+	if (external_ && *external_ != address) {
+		logger_.info("UPnP {}: external address changed from {} to {}", gateway_name(),
+		             external_->to_string(), address.to_string());
+		if (events_.external_address_changed)
+			asio::post(io_, [f = events_.external_address_changed, a = asio::ip::address(address)] {
+				f(a);
+			});
+	}
+	external_ = address;
+}
+
+// ---------------------------------------------------------------------------
+// SOAP queue
+
+void UpnpClient::soap(const std::shared_ptr<Op> &op, const Service &service, std::string action,
+                      SoapRequest request, milliseconds timeout, SoapDone then) {
+	auto job = std::make_shared<SoapJob>();
+	job->op = op;
+	job->where = action + " at " + service.control_url.to_string();
+	job->action = std::move(action);
+	job->request.method = "POST";
+	job->request.url = service.control_url;
+	job->request.headers = {{"Content-Type", "text/xml; charset=\"utf-8\""},
+	                        {"SOAPAction", std::move(request.soap_action)}};
+	job->request.body = std::move(request.body);
+	job->limits = settings_.http_limits;
+	job->limits.total_timeout = timeout;
+	job->limits.connect_timeout = std::min(job->limits.connect_timeout, timeout);
+	job->then = std::move(then);
+	queue_.push_back(std::move(job));
+	pump();
+}
+
+void UpnpClient::pump() {
+	while (in_flight_.size() < settings_.max_connections && !queue_.empty()) {
+		auto job = std::move(queue_.front());
+		queue_.pop_front();
+		if (job->op->finished)
+			continue;
+		in_flight_.push_back(job);
+		logger_.verbose("UPnP {}: {}", gateway_name(), job->where);
+		std::weak_ptr<char> alive = alive_;
+		job->handle = http::async_request(io_, job->request, job->limits,
+		                                  [this, alive, job](Result<http::Response> reply) {
+			                                  if (alive.expired())
+				                                  return;
+			                                  on_soap_reply(job, std::move(reply));
+		                                  });
+	}
+}
+
+void UpnpClient::on_soap_reply(const std::shared_ptr<SoapJob> &job, Result<http::Response> reply) {
+	std::erase(in_flight_, job);
+	pump();
+	if (job->op->finished)
+		return;
+	if (!reply)
+		return job->then(transport_error(reply.error(), job->where));
+	auto res = parse_soap_response(reply->body, job->action, reply->status);
+	if (!res) {
+		// A UPnP fault is the router's answer and reads best as it is;
+		// anything else gets the action and URL as context.
+		if (res.error().code().category() == upnp_category())
+			return job->then(res.error());
+		return job->then(Error(res.error().code(), job->where + ": " + res.error().message()));
+	}
+	job->then(std::move(res));
+}
+
+// ---------------------------------------------------------------------------
+// probe
+
+milliseconds UpnpClient::probe_remaining(const ProbeOp &op) const {
+	const auto left = std::chrono::duration_cast<milliseconds>(
+	    op.started + settings_.discover_timeout - Clock::now());
+	return at_least(left, kMinRequestTime);
+}
+
+void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
+	auto op = std::make_shared<ProbeOp>(io_, std::move(done));
+	track(op);
+	std::weak_ptr<char> alive = alive_;
+
+	op->deadline.expires_after(settings_.discover_timeout);
+	op->deadline.async_wait([this, alive, op](std::error_code ec) {
+		if (ec || alive.expired() || op->finished)
+			return;
+		const Error e(Errc::timeout, op->phase_name());
+		logger_.info("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		complete<engine::ProbeResult>(op, e);
+	});
+
+	SsdpSearchConfig config;
+	config.targets = settings_.ssdp_targets;
+	config.bind_address = settings_.local_address;
+	// Strict: only the gateway itself may answer. A LAN neighbour that
+	// claims to be an IGD is not the router whose NAT we cross.
+	config.accept_from = [gw = settings_.gateway](const asio::ip::address &a) {
+		return a.is_v4() && a.to_v4() == gw;
+	};
+	config.timeout = settings_.discover_timeout;
+	op->search = std::make_unique<SsdpSearch>(io_, std::move(config), logger_);
+	op->search->start([this, alive, op](Result<SsdpHit> hit) {
+		if (alive.expired())
+			return;
+		probe_ssdp_done(op, std::move(hit));
+	});
+}
+
+void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<SsdpHit> hit) {
+	if (op->finished)
+		return;
+	if (!hit) {
+		const Error e = hit.error() == Errc::timeout ? Error(Errc::timeout, "no IGD answered SSDP")
+		                                             : hit.error();
+		logger_.info("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		return complete<engine::ProbeResult>(op, e);
+	}
+	// SsdpSearch checked both already; the description is fetched only
+	// from the gateway itself, so check again right where it matters.
+	const bool from_gateway = hit->responder.is_v4() && hit->responder.to_v4() == settings_.gateway;
+	if (!from_gateway || hit->location.host != hit->responder.to_string()) {
+		const Error e(Errc::untrusted, "LOCATION " + hit->location.to_string() + " from " +
+		                                   hit->responder.to_string() + " is not the gateway");
+		logger_.warn("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		return complete<engine::ProbeResult>(op, e);
+	}
+	logger_.debug("UPnP {}: SSDP answer {} ({}), description at {}", gateway_name(), hit->st,
+	              hit->server, hit->location.to_string());
+
+	op->phase = ProbeOp::Phase::Description;
+	http::Request get;
+	get.url = hit->location;
+	http::Limits limits = settings_.http_limits;
+	limits.total_timeout = probe_remaining(*op);
+	limits.connect_timeout = std::min(limits.connect_timeout, limits.total_timeout);
+	std::weak_ptr<char> alive = alive_;
+	op->get = http::async_request(
+	    io_, std::move(get), limits,
+	    [this, alive, op, location = hit->location](Result<http::Response> reply) {
+		    if (alive.expired())
+			    return;
+		    probe_description_done(op, location, std::move(reply));
+	    });
+}
+
+void UpnpClient::probe_description_done(const std::shared_ptr<ProbeOp> &op,
+                                        const http::Url &location, Result<http::Response> reply) {
+	if (op->finished)
+		return;
+	const std::string where = "description at " + location.to_string();
+	Result<Description> desc = Error(Errc::failed);
+	if (!reply)
+		desc = transport_error(reply.error(), where);
+	else if (reply->status != 200)
+		desc = Error(http::status_error_code(reply->status), where);
+	else
+		desc = parse_description(reply->body, location);
+	if (!desc) {
+		logger_.info("UPnP {}: probe failed: {}", gateway_name(), desc.error().message());
+		return complete<engine::ProbeResult>(op, desc.error());
+	}
+	for (const auto &why : desc->dropped)
+		logger_.debug("UPnP {}: description: {}", gateway_name(), why);
+	op->desc = std::move(*desc);
+	if (op->desc.services.size() == 1) {
+		op->chosen = 0;
+		return probe_external_ip(op);
+	}
+	op->phase = ProbeOp::Phase::Status;
+	probe_next_status(op);
+}
+
+// With several WAN*Connection services (a router with an IP and a PPP
+// uplink, or two WAN devices), only a connected one can map anything. They
+// are asked in preference order; the first Connected wins.
+void UpnpClient::probe_next_status(const std::shared_ptr<ProbeOp> &op) {
+	if (op->next_status >= op->desc.services.size()) {
+		logger_.debug("UPnP {}: no service says Connected; using the first", gateway_name());
+		op->chosen = 0;
+		return probe_external_ip(op);
+	}
+	const size_t index = op->next_status++;
+	const Service &s = op->desc.services[index];
+	soap(op, s, "GetStatusInfo", build_get_status_info(s.service_type), probe_remaining(*op),
+	     [this, op, index](Result<SoapResponse> r) {
+		     const Service &svc = op->desc.services[index];
+		     Result<StatusInfo> info = r ? status_info_from(*r) : Result<StatusInfo>(r.error());
+		     if (info && info->connection_status == "Connected") {
+			     op->chosen = index;
+			     return probe_external_ip(op);
+		     }
+		     logger_.debug("UPnP {}: {} at {}: {}", gateway_name(), svc.service_type,
+		                   svc.control_url.to_string(),
+		                   info ? info->connection_status : info.error().message());
+		     probe_next_status(op);
+	     });
+}
+
+void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
+	op->phase = ProbeOp::Phase::ExternalIp;
+	const Service &s = op->desc.services[op->chosen];
+	const auto sent = Clock::now();
+	soap(op, s, "GetExternalIPAddress", build_get_external_ip(s.service_type), probe_remaining(*op),
+	     [this, op, sent](Result<SoapResponse> r) {
+		     auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
+		     if (!ip) {
+			     logger_.info("UPnP {}: probe failed: {}", gateway_name(), ip.error().message());
+			     return complete<engine::ProbeResult>(op, ip.error());
+		     }
+		     const Service &svc = op->desc.services[op->chosen];
+		     engine::ProbeResult out;
+		     out.external_address = *ip;
+		     out.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
+		     out.detail = op->desc.friendly_name + " " + svc.service_type;
+		     logger_.info("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
+		                  out.detail, svc.control_url.to_string(), ip->to_string(),
+		                  out.rtt.count());
+		     description_ = std::move(op->desc);
+		     service_index_ = op->chosen;
+		     learn_external(*ip);
+		     complete<engine::ProbeResult>(op, std::move(out));
+	     });
+}
+
+// ---------------------------------------------------------------------------
+// map
+
+void UpnpClient::map(const engine::MapRequest &request,
+                     std::function<void(Result<engine::MapGrant>)> done) {
+	auto op = std::make_shared<MapOp>(io_, std::move(done));
+	track(op);
+	const Service *s = service();
+	if (!s)
+		return complete<engine::MapGrant>(op,
+		                                  Error(Errc::unsupported, "no IGD service: probe first"));
+	if (request.internal_port == 0)
+		return complete<engine::MapGrant>(op, Error(Errc::invalid_argument, "internal port 0"));
+	op->request = request;
+	op->service = *s;
+	op->lease = permanent_only_ ? 0 : std::min(request.lifetime, kMaxLease);
+	// External port 0 ("any"): the internal port is as good a first guess
+	// as any, and the one applications expect.
+	op->external_port = request.external_port ? request.external_port : request.internal_port;
+	map_add(op);
+}
+
+namespace {
+
+PortMappingArgs mapping_args(const engine::MapRequest &request, uint16_t external_port,
+                             uint32_t lease, const asio::ip::address_v4 &local) {
+	PortMappingArgs a;
+	a.remote_host = "";
+	a.external_port = external_port;
+	a.protocol = protocol_name(request.protocol);
+	a.internal_port = request.internal_port;
+	a.internal_client = local.to_string();
+	a.enabled = true;
+	a.description = request.description;
+	a.lease_duration = lease;
+	return a;
+}
+
+} // namespace
+
+void UpnpClient::map_add(const std::shared_ptr<MapOp> &op) {
+	++op->attempts;
+	op->tried_ports.push_back(op->external_port);
+	const auto args =
+	    mapping_args(op->request, op->external_port, op->lease, settings_.local_address);
+	soap(op, op->service, "AddPortMapping", build_add_port_mapping(op->service.service_type, args),
+	     settings_.mapping_timeout, [this, op](Result<SoapResponse> r) {
+		     if (!r)
+			     return map_refused(op, r.error(), false);
+		     map_granted(op, op->external_port);
+	     });
+}
+
+// WANIPConnection:2 §2.5.16: the router grants the requested port if free,
+// else one of its choosing, returned as NewReservedPort.
+void UpnpClient::map_add_any(const std::shared_ptr<MapOp> &op) {
+	++op->attempts;
+	const auto args =
+	    mapping_args(op->request, op->external_port, op->lease, settings_.local_address);
+	soap(op, op->service, "AddAnyPortMapping",
+	     build_add_any_port_mapping(op->service.service_type, args), settings_.mapping_timeout,
+	     [this, op](Result<SoapResponse> r) {
+		     if (!r)
+			     return map_refused(op, r.error(), true);
+		     auto port = reserved_port_from(*r);
+		     if (!port) {
+			     logger_.info("UPnP {}: AddAnyPortMapping {} {}: {}", gateway_name(),
+			                  protocol_name(op->request.protocol), op->request.internal_port,
+			                  port.error().message());
+			     return complete<engine::MapGrant>(op, port.error());
+		     }
+		     map_granted(op, *port);
+	     });
+}
+
+void UpnpClient::map_refused(const std::shared_ptr<MapOp> &op, const Error &error, bool any) {
+	const char *action = any ? "AddAnyPortMapping" : "AddPortMapping";
+	const char *proto = protocol_name(op->request.protocol);
+	logger_.debug("UPnP {}: {} {} {}->{}: {}", gateway_name(), action, proto, op->external_port,
+	              op->request.internal_port, error.message());
+	const auto retry = [&] { return any ? map_add_any(op) : map_add(op); };
+	if (op->attempts < kMaxMapAttempts) {
+		if (is(error, UpnpError::OnlyPermanentLeasesSupported) && op->lease != 0) {
+			// Remembered for every later map: asking for a lease again
+			// would only cost another refusal each time.
+			if (!permanent_only_)
+				logger_.info("UPnP {}: the router only supports permanent leases", gateway_name());
+			permanent_only_ = true;
+			op->lease = 0;
+			return retry();
+		}
+		// IGDv2 lets the router pick a free port; IGDv1 leaves it to us.
+		const bool v2 = op->service.version >= 2;
+		const bool conflict = is(error, UpnpError::ConflictInMappingEntry);
+		// Declared IGDv2, but without AddAnyPortMapping: pick ports
+		// ourselves as on IGDv1.
+		const bool no_any = any && (is(error, UpnpError::InvalidAction) ||
+		                            is(error, UpnpError::OptionalActionNotImplemented));
+		if (no_any)
+			op->any_failed = true;
+		if (conflict || no_any) {
+			if (!any && v2 && !op->any_failed)
+				return map_add_any(op);
+			if (op->conflict_tries < kMaxConflictTries) {
+				++op->conflict_tries;
+				op->external_port = random_port(*op);
+				return map_add(op);
+			}
+		}
+		if (is(error, UpnpError::SamePortValuesRequired) && !op->same_port_tried) {
+			op->same_port_tried = true;
+			op->external_port = op->request.internal_port;
+			return map_add(op);
+		}
+		if ((is(error, UpnpError::WildCardNotPermittedInExtPort) ||
+		     is(error, UpnpError::ExternalPortOnlySupportsWildcard)) &&
+		    !op->wildcard_tried) {
+			op->wildcard_tried = true;
+			op->external_port = op->request.internal_port;
+			return map_add(op);
+		}
+	}
+	logger_.info("UPnP {}: map {} {} failed: {}", gateway_name(), proto, op->request.internal_port,
+	             error.message());
+	complete<engine::MapGrant>(op, error);
+}
+
+uint16_t UpnpClient::random_port(const MapOp &op) {
+	std::uniform_int_distribution<int> dist(1024, 65535);
+	uint16_t port = 0;
+	// Bounded: a repeat is unlikely and harmless (one more 718).
+	for (int i = 0; i < 8; ++i) {
+		port = uint16_t(dist(random_));
+		if (std::find(op.tried_ports.begin(), op.tried_ports.end(), port) == op.tried_ports.end())
+			break;
+	}
+	return port;
+}
+
+void UpnpClient::map_granted(const std::shared_ptr<MapOp> &op, uint16_t external_port) {
+	const auto finish = [this, op, external_port] {
+		engine::MapGrant grant;
+		grant.external_address = external_ ? asio::ip::address(*external_)
+		                                   : asio::ip::address(asio::ip::address_v4::any());
+		grant.external_port = external_port;
+		grant.lifetime = op->lease;
+		grant.internal_port = op->request.internal_port;
+		logger_.info("UPnP {}: {} {} -> {}:{}, lease {} s", gateway_name(),
+		             protocol_name(op->request.protocol), op->request.internal_port,
+		             grant.external_address.to_string(), external_port, op->lease);
+		complete<engine::MapGrant>(op, std::move(grant));
+	};
+	if (external_)
+		return finish();
+	// The grant carries the external address: learn it now. The mapping
+	// exists either way, so a failure here does not fail the map.
+	soap(op, op->service, "GetExternalIPAddress", build_get_external_ip(op->service.service_type),
+	     settings_.mapping_timeout, [this, finish](Result<SoapResponse> r) {
+		     auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
+		     if (ip)
+			     learn_external(*ip);
+		     else
+			     logger_.info("UPnP {}: external address unknown: {}", gateway_name(),
+			                  ip.error().message());
+		     finish();
+	     });
+}
+
+// ---------------------------------------------------------------------------
+// unmap
+
+void UpnpClient::unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) {
+	auto op = std::make_shared<Pending<void>>(io_, std::move(done));
+	track(op);
+	const Service *s = service();
+	if (!s)
+		return complete<void>(op, Error(Errc::unsupported, "no IGD service: probe first"));
+	const char *proto = protocol_name(request.protocol);
+	soap(op, *s, "DeletePortMapping",
+	     build_delete_port_mapping(s->service_type, "", request.external_port, proto),
+	     settings_.mapping_timeout, [this, op, request, proto](Result<SoapResponse> r) {
+		     if (!r && !is(r.error(), UpnpError::NoSuchEntryInArray)) {
+			     logger_.info("UPnP {}: delete {} {} failed: {}", gateway_name(), proto,
+			                  request.external_port, r.error().message());
+			     return complete<void>(op, r.error());
+		     }
+		     logger_.debug("UPnP {}: deleted {} {}{}", gateway_name(), proto, request.external_port,
+		                   r ? "" : " (already gone)");
+		     complete<void>(op, Result<void>());
+	     });
+}
+
+} // namespace plum::upnp
