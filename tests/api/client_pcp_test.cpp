@@ -176,8 +176,12 @@ TEST_CASE("destroy while PENDING leaves nothing on the router") {
 	Recorder rec;
 	const int id = *client.start_mapping(IpProtocol::Tcp, 8080, 0, rec.callback());
 	CHECK(client.query_mapping(id)->state == State::Pending);
+	// Destroy while the MAP request is at the router, its answer delayed.
+	REQUIRE(router.wait_until([&] { return router.counters().pcp_map >= 1; }, 3s));
 	client.destroy_mapping(id);
-	CHECK(client.query_mapping(id)->state == State::Destroying);
+	CHECK_FALSE(client.has_mapping(id));
+	auto status = client.query_mapping(id);
+	CHECK((!status || status->state == State::Destroying));
 	REQUIRE(rec.wait([&] { return rec.count(id, State::Destroyed) == 1; }, 5s));
 	CHECK(router.wait_until([&] { return held(router) == 0; }, 2s));
 	CHECK(client.cleanup().ok());
