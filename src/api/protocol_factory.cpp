@@ -4,6 +4,8 @@
 #include "pcp/announce_listener.hpp"
 #include "pcp/natpmp_client.hpp"
 #include "pcp/pcp_client.hpp"
+#include "upnp/ssdp.hpp"
+#include "upnp/upnp_client.hpp"
 
 namespace plum::api {
 
@@ -33,12 +35,30 @@ Result<engine::Environment> discover_environment(const Config &config) {
 	return env;
 }
 
+std::vector<asio::ip::udp::endpoint> ssdp_targets(const Config &config,
+                                                 const engine::Environment &env) {
+	const uint16_t port = config.ssdp_port ? config.ssdp_port : upnp::kSsdpPort;
+	if (!config.ssdp_address.empty()) {
+		std::error_code ec;
+		auto a = asio::ip::make_address_v4(config.ssdp_address, ec);
+		if (!ec)
+			return {{a, port}};
+	}
+	// Some routers answer only the multicast search, others only a unicast
+	// one to their port 1900: send both. A loopback gateway (tests) gets the
+	// unicast one only, so nothing leaves the machine.
+	std::vector<asio::ip::udp::endpoint> targets{{env.gateway, port}};
+	if (!env.gateway.is_loopback())
+		targets.emplace_back(asio::ip::make_address_v4(upnp::kSsdpMulticastAddress), port);
+	return targets;
+}
+
 engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &config,
                                             std::chrono::milliseconds mapping_timeout,
                                             std::chrono::milliseconds discover_timeout,
                                             const Logger &logger) {
-	(void)discover_timeout;
-	return [&io, config, mapping_timeout, logger](const engine::Environment &env) {
+	return [&io, config, mapping_timeout, discover_timeout,
+	        logger](const engine::Environment &env) {
 		engine::ClientSet set;
 		const uint16_t server_port = config.pcp_port ? config.pcp_port : pcp::kDefaultServerPort;
 		pcp::PcpClient *pcp_client = nullptr;
@@ -78,6 +98,15 @@ engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &
 			if (auto r = listener->start(); !r)
 				logger.debug("not listening for gateway announcements: {}", r.error().message());
 			set.companions = listener;
+		}
+		if (config.protocols & kUseUpnp) {
+			upnp::UpnpSettings s;
+			s.gateway = env.gateway;
+			s.local_address = env.local;
+			s.ssdp_targets = ssdp_targets(config, env);
+			s.discover_timeout = discover_timeout;
+			s.mapping_timeout = mapping_timeout;
+			set.clients.push_back(std::make_unique<upnp::UpnpClient>(io, s, logger));
 		}
 		return set;
 	};
