@@ -12,7 +12,8 @@
 #
 # usage: lab.sh up <all|upnp-only|pmp-only|igd1|nothing> | down | status |
 #        rules [--count] | exec <cmd...> | router-exec <cmd...> |
-#        wan-exec <cmd...> | restart-router | stop-router | start-router | log
+#        wan-exec <cmd...> | restart-router [--down-ms N] | stop-router |
+#        start-router | log [N]
 #
 # Exit codes: 0 ok, 1 failure, 2 usage, 77 cannot run here (not root, no
 # `ip netns`, missing package): meson treats 77 as "skipped".
@@ -397,12 +398,28 @@ main() {
 		exec ip netns exec "$NS_WAN" "$@"
 		;;
 	restart-router)
+		# restart-router [--down-ms N]: stay powered off N ms (default 0). A
+		# PCP client cannot tell a reboot within ~2 s of its last contact
+		# from the epoch (RFC 6887 §8.5 allows that much slack); real
+		# reboots take longer.
+		local down_ms=0 t0
+		if [ "${1:-}" = --down-ms ]; then
+			down_ms=${2:-}
+			[[ "$down_ms" =~ ^[0-9]+$ ]] && [ "$down_ms" -le 600000 ] || {
+				echo "usage: lab.sh restart-router [--down-ms N]" >&2
+				exit 2
+			}
+		fi
 		check_env
 		lock
 		need_up
-		local t0
 		t0=$(now_ms)
 		stop_router
+		if [ "$down_ms" != 0 ]; then
+			# Powered off: the firewall state is gone at once.
+			load_ruleset
+			sleep "$(printf '%d.%03d' $((down_ms / 1000)) $((down_ms % 1000)))"
+		fi
 		start_router
 		echo "lab: router restarted in $(($(now_ms) - t0)) ms"
 		;;
@@ -420,7 +437,7 @@ main() {
 		;;
 	log) tail -n "${1:-50}" "$STATE/miniupnpd.log" ;;
 	*)
-		sed -n '13,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+		sed -n '13,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 		exit 2
 		;;
 	esac
