@@ -65,32 +65,22 @@ static void sleep_ms(long ms) {
 
 static const char *state_name(plum_state_t s) {
 	switch (s) {
-	case PLUM_STATE_DESTROYED:
-		return "DESTROYED";
-	case PLUM_STATE_PENDING:
-		return "PENDING";
-	case PLUM_STATE_SUCCESS:
-		return "SUCCESS";
-	case PLUM_STATE_FAILURE:
-		return "FAILURE";
-	case PLUM_STATE_DESTROYING:
-		return "DESTROYING";
+	case PLUM_STATE_DESTROYED: return "DESTROYED";
+	case PLUM_STATE_PENDING: return "PENDING";
+	case PLUM_STATE_SUCCESS: return "SUCCESS";
+	case PLUM_STATE_FAILURE: return "FAILURE";
+	case PLUM_STATE_DESTROYING: return "DESTROYING";
 	}
 	return "?";
 }
 
 static const char *protocol_name(plum_mapping_protocol_t p) {
 	switch (p) {
-	case PLUM_MAPPING_PROTOCOL_UNKNOWN:
-		return "UNKNOWN";
-	case PLUM_MAPPING_PROTOCOL_PCP:
-		return "PCP";
-	case PLUM_MAPPING_PROTOCOL_NATPMP:
-		return "NATPMP";
-	case PLUM_MAPPING_PROTOCOL_UPNP:
-		return "UPNP";
-	case PLUM_MAPPING_PROTOCOL_DIRECT:
-		return "DIRECT";
+	case PLUM_MAPPING_PROTOCOL_UNKNOWN: return "UNKNOWN";
+	case PLUM_MAPPING_PROTOCOL_PCP: return "PCP";
+	case PLUM_MAPPING_PROTOCOL_NATPMP: return "NATPMP";
+	case PLUM_MAPPING_PROTOCOL_UPNP: return "UPNP";
+	case PLUM_MAPPING_PROTOCOL_DIRECT: return "DIRECT";
 	}
 	return "?";
 }
@@ -163,7 +153,9 @@ static int write_file(const char *path, const char *line) {
 	return rename(tmp, path);
 }
 
-static int file_exists(const char *path) { return path && access(path, F_OK) == 0; }
+static int file_exists(const char *path) {
+	return path && access(path, F_OK) == 0;
+}
 
 /* Polls the mapping until its state leaves PENDING or the deadline passes. */
 static plum_state_t wait_settled(int id, long deadline_ms, plum_mapping_t *out) {
@@ -244,17 +236,10 @@ int main(int argc, char **argv) {
 			if (parse_ms(optarg, &ext_port) || ext_port > 65535)
 				return usage(), 2;
 			break;
-		case 's':
-			state_file = optarg;
-			break;
-		case 'w':
-			go_file = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			return usage(), 2;
+		case 's': state_file = optarg; break;
+		case 'w': go_file = optarg; break;
+		case 'v': verbose = 1; break;
+		default: return usage(), 2;
 		}
 	}
 	if (argc - optind < 5)
