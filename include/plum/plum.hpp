@@ -54,6 +54,10 @@ struct Config {
 	std::string ssdp_address;     // empty: 239.255.255.250 and the gateway, unicast
 	uint16_t ssdp_port = 0;       // 0: 1900
 	unsigned protocols = kUseAll; // ProtocolFlags; 0 means all
+
+	// The lifetime asked of the router for each mapping (renewed at about
+	// half of it); 0: 7200 s.
+	std::chrono::seconds lifetime{0};
 };
 
 struct Mapping {

@@ -129,6 +129,8 @@ Result<void> Client::init(Config config) {
 	s.discover_timeout = or_default(config.discover_timeout, std::chrono::milliseconds(10000));
 	s.mapping_timeout = or_default(config.mapping_timeout, std::chrono::milliseconds(10000));
 	s.recheck_period = or_default(config.recheck_period, std::chrono::milliseconds(300000));
+	if (config.lifetime.count() > 0)
+		s.lifetime = static_cast<uint32_t>(std::min<int64_t>(config.lifetime.count(), 86400 * 7));
 	s.first_verdict = std::min(s.first_verdict, s.discover_timeout);
 	s.cleanup_timeout = std::min(s.cleanup_timeout, s.mapping_timeout);
 	m.engine = std::make_unique<engine::Engine>(

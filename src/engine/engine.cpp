@@ -373,6 +373,10 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
 	if (changed)
 		emit(rec, State::Success);
+	else
+		log_.info("mapping {}: renewed {}:{} via {} for {} s", rec.id,
+		          grant.external_address.to_string(), grant.external_port, to_string(rec.protocol),
+		          grant.lifetime);
 	if (rec.remap_pending) {
 		rec.remap_pending = false;
 		map_record(rec);
