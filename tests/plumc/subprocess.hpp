@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <stdexcept>
@@ -137,6 +138,8 @@ private:
 			const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
 			if (got > 0) {
 				(is_out ? out_ : err_).append(buf, static_cast<size_t>(got));
+			} else if (got < 0 && errno == EINTR) {
+				continue; // poll says it is readable: try again next round
 			} else {
 				::close(fds[i].fd);
 				(is_out ? out_fd_ : err_fd_) = -1;
