@@ -197,10 +197,16 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	if (changed)
 		log_.info("using {} via gateway {}", to_string(chosen->kind()),
 		          env_ ? env_->gateway.to_string() : std::string("?"));
+	// UPnP tells no one when the router restarts and forgets its table: a
+	// recheck re-adds every mapping (AddPortMapping of what we hold is
+	// idempotent), which also verifies permanent leases. PCP and NAT-PMP
+	// need not: the recheck's probe carries the epoch that reveals a restart.
+	const bool verify = verify_after_probe_ && chosen->kind() == MappingProtocol::Upnp;
+	verify_after_probe_ = false;
 	for (auto &[id, rec] : records_) {
 		if (rec->destroying || rec->attempt)
 			continue;
-		if (changed || !rec->grant || rec->state != State::Success)
+		if (changed || verify || !rec->grant || rec->state != State::Success)
 			map_record(*rec);
 	}
 }
@@ -251,8 +257,10 @@ void Engine::on_recheck() {
 		set_environment(*env);
 		return;
 	}
-	if (!direct_)
+	if (!direct_) {
+		verify_after_probe_ = true;
 		begin_probe();
+	}
 }
 
 // --- mappings --------------------------------------------------------------

@@ -116,6 +116,7 @@ private:
 
 	bool started_ = false;
 	bool probing_ = false;
+	bool verify_after_probe_ = false; // the recheck's probe: verify UPnP mappings too
 	bool shutting_down_ = false;
 	std::optional<Environment> env_;
 	std::vector<std::unique_ptr<ProtocolClient>> clients_;

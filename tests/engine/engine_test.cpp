@@ -245,3 +245,17 @@ TEST_CASE("shutdown is bounded when the router stops answering") {
 	CHECK(std::chrono::steady_clock::now() - start < 2s);
 	CHECK(h.count(0, State::Destroyed) == 1);
 }
+
+TEST_CASE("UPnP mappings are re-added at each recheck (a rebooted IGD tells no one)") {
+	Harness h;
+	h.pcp = refusing(Errc::unreachable);
+	h.natpmp = refusing(Errc::unreachable);
+	h.settings.recheck_period = 300ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Success));
+	h.fake_upnp->held.clear(); // the router rebooted and forgot it
+	REQUIRE(run_until(h.io, [&] { return h.fake_upnp->held.count(8080) == 1; }, 3s));
+	CHECK(h.count(0, State::Success) == 1); // same address and port: no new callback
+	CHECK(h.count(0, State::Failure) == 0);
+}
