@@ -218,7 +218,7 @@ void UpnpClient::learn_external(const asio::ip::address_v4 &address) {
 // SOAP queue
 
 void UpnpClient::soap(const std::shared_ptr<Op> &op, const Service &service, std::string action,
-                      SoapRequest request, milliseconds timeout, SoapDone then) {
+                      SoapRequest request, milliseconds timeout, SoapDone then, bool urgent) {
 	auto job = std::make_shared<SoapJob>();
 	job->op = op;
 	job->where = action + " at " + service.control_url.to_string();
@@ -232,7 +232,12 @@ void UpnpClient::soap(const std::shared_ptr<Op> &op, const Service &service, std
 	job->limits.total_timeout = timeout;
 	job->limits.connect_timeout = std::min(job->limits.connect_timeout, timeout);
 	job->then = std::move(then);
-	queue_.push_back(std::move(job));
+	// A probe's few requests go first: the engine waits on its verdict,
+	// and behind a thousand queued renewals it would time out.
+	if (urgent)
+		queue_.push_front(std::move(job));
+	else
+		queue_.push_back(std::move(job));
 	pump();
 }
 
@@ -387,45 +392,58 @@ void UpnpClient::probe_next_status(const std::shared_ptr<ProbeOp> &op) {
 	}
 	const size_t index = op->next_status++;
 	const Service &s = op->desc.services[index];
-	soap(op, s, "GetStatusInfo", build_get_status_info(s.service_type), probe_remaining(*op),
-	     [this, op, index](Result<SoapResponse> r) {
-		     const Service &svc = op->desc.services[index];
-		     Result<StatusInfo> info = r ? status_info_from(*r) : Result<StatusInfo>(r.error());
-		     if (info && info->connection_status == "Connected") {
-			     op->chosen = index;
-			     return probe_external_ip(op);
-		     }
-		     logger_.debug("UPnP {}: {} at {}: {}", gateway_name(), svc.service_type,
-		                   svc.control_url.to_string(),
-		                   info ? info->connection_status : info.error().message());
-		     probe_next_status(op);
-	     });
+	soap(
+	    op, s, "GetStatusInfo", build_get_status_info(s.service_type), probe_remaining(*op),
+	    [this, op, index](Result<SoapResponse> r) {
+		    const Service &svc = op->desc.services[index];
+		    Result<StatusInfo> info = r ? status_info_from(*r) : Result<StatusInfo>(r.error());
+		    if (info && info->connection_status == "Connected") {
+			    op->chosen = index;
+			    return probe_external_ip(op);
+		    }
+		    logger_.debug("UPnP {}: {} at {}: {}", gateway_name(), svc.service_type,
+		                  svc.control_url.to_string(),
+		                  info ? info->connection_status : info.error().message());
+		    probe_next_status(op);
+	    },
+	    true);
 }
 
 void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
 	op->phase = ProbeOp::Phase::ExternalIp;
 	const Service &s = op->desc.services[op->chosen];
 	const auto sent = Clock::now();
-	soap(op, s, "GetExternalIPAddress", build_get_external_ip(s.service_type), probe_remaining(*op),
-	     [this, op, sent](Result<SoapResponse> r) {
-		     auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
-		     if (!ip) {
-			     logger_.info("UPnP {}: probe failed: {}", gateway_name(), ip.error().message());
-			     return complete<engine::ProbeResult>(op, ip.error());
-		     }
-		     const Service &svc = op->desc.services[op->chosen];
-		     engine::ProbeResult out;
-		     out.external_address = *ip;
-		     out.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
-		     out.detail = op->desc.friendly_name + " " + svc.service_type;
-		     logger_.info("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
-		                  out.detail, svc.control_url.to_string(), ip->to_string(),
-		                  out.rtt.count());
-		     description_ = std::move(op->desc);
-		     service_index_ = op->chosen;
-		     learn_external(*ip);
-		     complete<engine::ProbeResult>(op, std::move(out));
-	     });
+	soap(
+	    op, s, "GetExternalIPAddress", build_get_external_ip(s.service_type), probe_remaining(*op),
+	    [this, op, sent](Result<SoapResponse> r) {
+		    auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
+		    // An empty address or 0.0.0.0 (Errc::failed) is what a router says
+		    // while its WAN link is down: it still speaks UPnP and keeps
+		    // mappings, so the probe succeeds with the address unknown (as a
+		    // PCP probe does) and a later map() asks again.
+		    const bool wan_down = !ip && ip.error() == Errc::failed;
+		    if (!ip && !wan_down) {
+			    logger_.info("UPnP {}: probe failed: {}", gateway_name(), ip.error().message());
+			    return complete<engine::ProbeResult>(op, ip.error());
+		    }
+		    const Service &svc = op->desc.services[op->chosen];
+		    engine::ProbeResult out;
+		    out.external_address =
+		        ip ? asio::ip::address(*ip) : asio::ip::address(asio::ip::address_v4::any());
+		    out.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
+		    out.detail = op->desc.friendly_name + " " + svc.service_type;
+		    logger_.info("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
+		                 out.detail, svc.control_url.to_string(),
+		                 ip ? ip->to_string() : ip.error().message(), out.rtt.count());
+		    description_ = std::move(op->desc);
+		    service_index_ = op->chosen;
+		    if (ip)
+			    learn_external(*ip);
+		    else
+			    external_.reset();
+		    complete<engine::ProbeResult>(op, std::move(out));
+	    },
+	    true);
 }
 
 // ---------------------------------------------------------------------------
@@ -441,6 +459,11 @@ void UpnpClient::map(const engine::MapRequest &request,
 		                                  Error(Errc::unsupported, "no IGD service: probe first"));
 	if (request.internal_port == 0)
 		return complete<engine::MapGrant>(op, Error(Errc::invalid_argument, "internal port 0"));
+	// NewInternalClient must be our own address: 0.0.0.0 would be refused
+	// or, worse, read as "any host" by a lax router.
+	if (settings_.local_address.is_unspecified())
+		return complete<engine::MapGrant>(
+		    op, Error(Errc::invalid_argument, "no local address for UPnP"));
 	op->request = request;
 	op->service = *s;
 	op->lease = permanent_only_ ? 0 : std::min(request.lifetime, kMaxLease);

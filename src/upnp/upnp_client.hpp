@@ -19,8 +19,9 @@
 //   unmap  DeletePortMapping; 714 NoSuchEntryInArray means already gone.
 //
 // SOAP requests go one per TCP connection (http_client.hpp), at most
-// max_connections at a time, the rest in FIFO order: miniupnpd serves one
-// request at a time, so opening more connections only queues them there.
+// max_connections at a time, the rest in FIFO order (a probe's requests
+// first): miniupnpd serves one request at a time, so opening more
+// connections only queues them there.
 #pragma once
 
 #include "engine/protocol.hpp"
@@ -110,9 +111,11 @@ private:
 	template <class T> void complete(const std::shared_ptr<Pending<T>> &op, Result<T> result);
 	void drop_jobs(uint64_t op_id);
 
-	// Queues one SOAP request for op; then runs only if op is still pending.
+	// Queues one SOAP request for op (urgent: at the front); then runs only
+	// if op is still pending.
 	void soap(const std::shared_ptr<Op> &op, const Service &service, std::string action,
-	          SoapRequest request, std::chrono::milliseconds timeout, SoapDone then);
+	          SoapRequest request, std::chrono::milliseconds timeout, SoapDone then,
+	          bool urgent = false);
 	void pump();
 	void on_soap_reply(const std::shared_ptr<SoapJob> &job, Result<http::Response> reply);
 

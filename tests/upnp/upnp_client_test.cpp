@@ -555,6 +555,34 @@ TEST_CASE("the external address is refreshed and changes are reported") {
 	CHECK(g->external_address == asio::ip::make_address("198.51.100.9"));
 }
 
+TEST_CASE("a WAN link down (0.0.0.0) still probes; the address is learned at map time") {
+	Harness h;
+	h.igd.set_external_ip(asio::ip::make_address_v4("0.0.0.0"));
+	auto r = h.probe();
+	REQUIRE_MESSAGE(r, r.error().message());
+	CHECK(r->external_address == asio::ip::make_address("0.0.0.0"));
+	CHECK_FALSE(h.client->external_address());
+	h.igd.set_external_ip(asio::ip::make_address_v4("198.51.100.20"));
+	auto g = h.map(tcp(8350));
+	REQUIRE_MESSAGE(g, g.error().message());
+	CHECK(g->external_address == asio::ip::make_address("198.51.100.20"));
+	CHECK(h.igd.count("GetExternalIPAddress") == 2);
+	// Known now: the next grant does not ask again.
+	REQUIRE(h.map(tcp(8351)));
+	CHECK(h.igd.count("GetExternalIPAddress") == 2);
+}
+
+TEST_CASE("map without a local address is refused before anything is sent") {
+	Harness h;
+	// The SSDP socket binds to 0.0.0.0 then; it still sends to 127.0.0.1 only.
+	h.settings.local_address = asio::ip::address_v4();
+	h.probe_ok();
+	auto g = h.map(tcp(8360));
+	REQUIRE_FALSE(g);
+	CHECK(g.error() == Errc::invalid_argument);
+	CHECK(h.igd.count("AddPortMapping") == 0);
+}
+
 TEST_CASE("map and unmap before a probe fail at once, named") {
 	Harness h;
 	h.make();
