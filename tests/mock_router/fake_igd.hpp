@@ -10,6 +10,11 @@
 // thread-safe. Ports are chosen by the OS; ask for them.
 #pragma once
 
+// A libstdc++ header before any asio header: asio picks aligned_alloc or
+// operator new by whether _GLIBCXX_HAVE_ALIGNED_ALLOC is defined yet, and
+// every translation unit must pick the same (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <asio/ip/address_v4.hpp>
 #include <asio/ip/udp.hpp>
 
