@@ -5,7 +5,8 @@
 
 #include "plum/plum.hpp"
 
-#include <fmt/format.h>
+// spdlog's choice of fmt: Debian's external one, or the bundled copy.
+#include <spdlog/fmt/fmt.h>
 
 #include <functional>
 #include <memory>
