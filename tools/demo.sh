@@ -39,6 +39,7 @@ if reason=$(lab_ok); then
 else
   echo "$reason: running the demo against the loopback mock router instead"
   coproc MOCK { exec build/tests/mock_router/mock_router; }
+  mock_pid=$MOCK_PID
   read -r ports <&"${MOCK[0]}"
   pcp_port=${ports#pcp_port=}; pcp_port=${pcp_port%% *}
   ssdp_port=${ports##*ssdp_port=}
@@ -48,5 +49,5 @@ else
   banner "plumc map tcp 8080 --hold (lifetime 6 s; ${hold_seconds} s, then Ctrl-C)"
   timeout -s INT "$hold_seconds" "$plumc" "${opts[@]}" -v map tcp 8080 --hold --lifetime 6 || true
   exec {MOCK[1]}>&-
-  wait "$MOCK_PID" || true
+  wait "$mock_pid" || true
 fi

@@ -231,3 +231,31 @@ TEST_CASE("init and cleanup follow libplum's rules; a public local address is Di
 	CHECK_FALSE(client.cleanup().ok());
 	CHECK(client.create_mapping(IpProtocol::Tcp, 1, 0, 1s).get().error() == Errc::not_initialized);
 }
+
+TEST_CASE("PCP only (NAT-PMP refused by version): PCP maps") {
+	PcpResponder router;
+	router.set_mode(PcpResponder::Mode::PcpOnly);
+	Client client;
+	REQUIRE(client.init(loopback_config(router)).ok());
+	auto r = client.create_mapping(IpProtocol::Udp, 4500, 0, 5s).get();
+	REQUIRE_MESSAGE(r.ok(), r.error().message());
+	CHECK(r->mapping.mapping_protocol == MappingProtocol::Pcp);
+	CHECK(client.cleanup().ok());
+	CHECK(held(router) == 0);
+}
+
+TEST_CASE("a refused renewal is reported as FAILURE, then SUCCESS when the router grants it again") {
+	PcpResponder router;
+	router.set_max_lifetime(2); // renewals after about 1 s
+	Client client;
+	REQUIRE(client.init(loopback_config(router, kUsePcp)).ok());
+	Recorder rec;
+	const int id = *client.start_mapping(IpProtocol::Tcp, 8080, 0, rec.callback());
+	REQUIRE(rec.wait([&] { return rec.count(id, State::Success) == 1; }, 5s));
+	router.force_pcp_result(pcp::PcpResult::NotAuthorized, 1, 8080);
+	REQUIRE(rec.wait([&] { return rec.count(id, State::Failure) == 1; }, 5s));
+	REQUIRE(rec.wait([&] { return rec.count(id, State::Success) == 2; }, 8s));
+	CHECK(held(router) == 1);
+	CHECK(client.cleanup().ok());
+	CHECK(held(router) == 0);
+}

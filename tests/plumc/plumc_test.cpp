@@ -118,7 +118,6 @@ TEST_CASE("usage errors: exit 2, one line on stderr with a hint to --help, no pa
 	    {"unmap", "udp"},
 	    {"probe", "extra"},
 	    {"unmap", "tcp", "80", "--hold"},
-	    {"map", "tcp", "80", "--hold", "--lifetime", "60"},
 	    {"map", "tcp", "80", "--lifetime", "0"},
 	    {"map", "tcp", "80", "--frob"},
 	    {"map", "tcp", "80", "--gateway", "not-an-address"},

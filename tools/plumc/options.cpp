@@ -199,9 +199,6 @@ struct Parser {
 			fail("--hold applies to map only");
 		if (o.lifetime && o.command != Command::Map)
 			fail("--lifetime applies to map only");
-		// The engine asks for its own lifetime and renews it at about half.
-		if (o.lifetime && o.hold)
-			fail("--lifetime does not apply with --hold (the mapping is renewed until stopped)");
 	}
 };
 
@@ -232,7 +229,8 @@ commands:
         answers first by preference (PCP, NAT-PMP, UPnP), print the result
         and exit, leaving the mapping on the router until its lifetime ends
         (--lifetime, default 7200 s). With --hold: keep the mapping alive
-        (renewals, gateway restarts), print every change, and remove it
+        (renewed at about half its lifetime, re-created after gateway
+        restarts), print every change, and remove it
         from the router on SIGINT/SIGTERM.
   unmap tcp|udp INTERNAL [EXTERNAL]
         Delete a mapping made by `plumc map`: PCP lifetime 0 with the same
@@ -298,6 +296,9 @@ Config make_config(const Options &options) {
 	c.ssdp_address = options.ssdp_address;
 	c.ssdp_port = options.ssdp_port;
 	c.protocols = options.protocols ? options.protocols : kUseAll;
+	// With --hold the engine asks for this lifetime and renews at about half.
+	if (options.lifetime)
+		c.lifetime = std::chrono::seconds(*options.lifetime);
 	return c;
 }
 

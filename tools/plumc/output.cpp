@@ -2,7 +2,7 @@
 
 #include "net/address.hpp"
 
-#include <fmt/format.h>
+#include <spdlog/fmt/fmt.h>
 
 namespace plum::plumc {
 
