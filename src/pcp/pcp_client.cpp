@@ -209,11 +209,10 @@ void PcpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 	    });
 }
 
-void PcpClient::map(const engine::MapRequest &request,
-                    std::function<void(Result<engine::MapGrant>)> done) {
+Request PcpClient::map_request(const engine::MapRequest &request, uint32_t lifetime) {
 	Request req;
 	req.opcode = Opcode::Map;
-	req.lifetime = request.lifetime;
+	req.lifetime = lifetime;
 	req.client_address = client_address();
 	MapData m;
 	m.nonce = request.nonce;
@@ -223,10 +222,15 @@ void PcpClient::map(const engine::MapRequest &request,
 	// §11.1: all-zero IPv4-mapped means "any IPv4 address".
 	m.external_address = to_v4_mapped(asio::ip::address_v4::any());
 	req.map = m;
+	return req;
+}
 
+void PcpClient::map(const engine::MapRequest &request,
+                    std::function<void(Result<engine::MapGrant>)> done) {
+	const Request req = map_request(request, request.lifetime);
 	std::weak_ptr<char> alive = alive_;
 	exchange_.send(
-	    encode_request(req), pcp_map_key(m), settings_.mapping_timeout,
+	    encode_request(req), pcp_map_key(*req.map), settings_.mapping_timeout,
 	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
@@ -255,21 +259,11 @@ void PcpClient::map(const engine::MapRequest &request,
 }
 
 void PcpClient::unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) {
-	Request req;
-	req.opcode = Opcode::Map;
-	req.lifetime = 0; // §15: lifetime 0 deletes; the same nonce proves it is ours
-	req.client_address = client_address();
-	MapData m;
-	m.nonce = request.nonce;
-	m.protocol = ip_protocol(request.protocol);
-	m.internal_port = request.internal_port;
-	m.external_port = request.external_port;
-	m.external_address = to_v4_mapped(asio::ip::address_v4::any());
-	req.map = m;
-
+	// §15: lifetime 0 deletes; the same nonce proves it is ours.
+	const Request req = map_request(request, 0);
 	std::weak_ptr<char> alive = alive_;
 	exchange_.send(
-	    encode_request(req), pcp_map_key(m), settings_.mapping_timeout,
+	    encode_request(req), pcp_map_key(*req.map), settings_.mapping_timeout,
 	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));

@@ -74,6 +74,8 @@ private:
 	void observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point at);
 	void learn_external(const asio::ip::address &address);
 	asio::ip::address_v6 client_address();
+	// The MAP request for a mapping (lifetime 0: its deletion).
+	Request map_request(const engine::MapRequest &request, uint32_t lifetime);
 	std::string gateway_name() const;
 	// Turns an exchange result into a decoded version-2 response, or the
 	// error it means (timeout, unreachable, unsupported, a PCP result code).
