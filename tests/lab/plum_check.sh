@@ -89,6 +89,48 @@ touch "$WORK/cleanup.go"
 check "lab_client cleanup: ok" client_done cleanup
 check "no DNAT rule left after plum_cleanup" no_dnat_at_all
 
+# 2b. a peer's mapping and plum's side by side: plum leaves the peer's alone
+# (a port-mapping client is rarely the only one on a LAN), and the router
+# reports plum's mapping as plum's (upnpc -l: internal client and port).
+peer_map() {
+	if [ "$EXPECT" = UPNP ]; then
+		"$LAB" exec upnpc -u "$DESC_URL" -a "$CLIENT" 9500 9500 TCP >/dev/null 2>&1
+	else
+		"$LAB" exec natpmpc -g "$ROUTER" -a 9500 9500 tcp 3600 >/dev/null 2>&1
+	fi
+}
+peer_unmap() {
+	if [ "$EXPECT" = UPNP ]; then
+		"$LAB" exec upnpc -u "$DESC_URL" -d 9500 TCP >/dev/null 2>&1
+	else
+		"$LAB" exec natpmpc -g "$ROUTER" -a 9500 9500 tcp 0 >/dev/null 2>&1
+	fi
+}
+upnpc_lists_plum() {
+	# upnpc -l prints e.g. " 0 TCP  8093->192.168.77.2:8093  'plum' '' 7200"
+	"$LAB" exec upnpc -u "$DESC_URL" -l 2>/dev/null | grep -Eq "TCP +$1->$CLIENT:8093 "
+}
+check "a peer (upnpc/natpmpc) maps external 9500" peer_map
+check "the peer's DNAT rule for 9500" dnat_for 9500
+run_client peer -d "$DISCOVER_MS" -s "$WORK/peer.mapped" -w "$WORK/peer.go" "$ROUTER" tcp 8093 "$EXPECT" hold 30000
+if wait_until 20000 mapped_or_gone peer && [ -e "$WORK/peer.mapped" ]; then
+	port=$(external_port_of "$WORK/peer.mapped")
+	check "plum maps beside the peer (external $port)" dnat_for "$port"
+	check "the peer's rule for 9500 is still there" dnat_for 9500
+	if [ "$EXPECT" = UPNP ]; then
+		check "upnpc -l reports plum's mapping: $port -> $CLIENT:8093" upnpc_lists_plum "$port"
+	fi
+else
+	check "lab_client reported a mapping within 20 s" false
+	port=8093
+fi
+touch "$WORK/peer.go"
+check "lab_client beside a peer: destroyed cleanly" client_done peer
+check "plum removed its own rule" wait_until 2000 no_dnat_for "$port"
+check "and left the peer's rule for 9500" dnat_for 9500
+check "the peer removes its mapping" peer_unmap
+check "no DNAT rule left after the peer" wait_until 2000 no_dnat_at_all
+
 # 3. router reboot: miniupnpd is off for 3 s, then starts with a fresh
 # ruleset; plum must notice and map again. PCP/NAT-PMP: the ANNOUNCE and the
 # epoch (a reboot within ~2 s of the last contact is invisible to the epoch
