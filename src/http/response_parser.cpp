@@ -4,6 +4,7 @@
 // Text protocol: lines are located with std::string_view::find and cut with
 // substr, which cannot read past the buffer; the byte cursor of core/bytes.hpp
 // is for binary layouts.
+#include "core/text.hpp"
 #include "http/response_parser.hpp"
 
 #include <algorithm>
@@ -13,14 +14,8 @@ namespace plum::http {
 
 namespace {
 
-char lower(char c) noexcept {
-	return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-	                                          [](char x, char y) { return lower(x) == lower(y); });
-}
+using plum::iequals;
+constexpr auto lower = ascii_lower;
 
 bool is_digit(char c) noexcept {
 	return c >= '0' && c <= '9';

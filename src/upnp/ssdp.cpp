@@ -4,6 +4,7 @@
 //
 // Text protocol: lines are cut with std::string_view::find/substr, which
 // cannot read past the datagram.
+#include "core/text.hpp"
 #include "upnp/ssdp.hpp"
 
 #include "http/url.hpp"
@@ -16,14 +17,7 @@ namespace plum::upnp {
 
 namespace {
 
-char lower(char c) noexcept {
-	return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-	                                          [](char x, char y) { return lower(x) == lower(y); });
-}
+using plum::iequals;
 
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
 	return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);

@@ -1,14 +1,12 @@
 #include "upnp/xml.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 
 namespace plum::upnp::xml {
 
 namespace {
-
-char lower(char c) noexcept {
-	return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-}
 
 bool is_space(char c) noexcept {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -27,10 +25,7 @@ bool has_doctype(std::string_view s) noexcept {
 
 } // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-	                                          [](char x, char y) { return lower(x) == lower(y); });
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return plum::iequals(a, b); }
 
 std::string_view trim(std::string_view s) noexcept {
 	while (!s.empty() && is_space(s.front()))
