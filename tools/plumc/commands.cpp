@@ -82,6 +82,18 @@ public:
 
 	// The engine's choice: every client probes at once, the most preferred
 	// that answers wins (engine::Prober). The others are cancelled.
+	// choose(), with the failure reported for `what`: null when nothing answered.
+	engine::ProtocolClient *choose_or_report(const char *what) {
+		auto chosen = choose();
+		if (!chosen) {
+			report_error(std::string(what) + ": no port-mapping protocol answered at gateway " +
+			                 env().gateway.to_string(),
+			             chosen.error());
+			return nullptr;
+		}
+		return *chosen;
+	}
+
 	Result<engine::ProtocolClient *> choose() {
 		std::vector<engine::ProtocolClient *> raw;
 		for (auto &c : clients_)
@@ -174,14 +186,10 @@ int run_map_once(const Options &o) {
 		                 o.json));
 		return kExitOk;
 	}
-	auto chosen = s.choose();
-	if (!chosen) {
-		report_error(std::string(what) + ": no port-mapping protocol answered at gateway " +
-		                 s.env().gateway.to_string(),
-		             chosen.error());
+	engine::ProtocolClient *chosen = s.choose_or_report(what);
+	if (!chosen)
 		return kExitFailure;
-	}
-	engine::ProtocolClient &client = **chosen;
+	engine::ProtocolClient &client = *chosen;
 	auto got = std::make_shared<std::optional<Result<engine::MapGrant>>>();
 	client.map(s.request(o.lifetime.value_or(kDefaultLifetime)),
 	           [got](Result<engine::MapGrant> r) { *got = std::move(r); });
@@ -214,14 +222,10 @@ int run_unmap(const Options &o) {
 		    format_unmap({o.protocol, o.internal_port, external, MappingProtocol::Direct}, o.json));
 		return kExitOk;
 	}
-	auto chosen = s.choose();
-	if (!chosen) {
-		report_error(std::string(what) + ": no port-mapping protocol answered at gateway " +
-		                 s.env().gateway.to_string(),
-		             chosen.error());
+	engine::ProtocolClient *chosen = s.choose_or_report(what);
+	if (!chosen)
 		return kExitFailure;
-	}
-	engine::ProtocolClient &client = **chosen;
+	engine::ProtocolClient &client = *chosen;
 	auto got = std::make_shared<std::optional<Result<void>>>();
 	client.unmap(s.request(0), [got](Result<void> r) { *got = std::move(r); });
 	if (!run_until(
