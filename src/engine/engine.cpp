@@ -468,7 +468,6 @@ void Engine::on_gateway_restarted() {
 	for (auto &[id, rec] : records_) {
 		if (rec->destroying)
 			continue;
-		rec->request.external_port = rec->grant ? rec->grant->external_port : rec->request.external_port;
 		map_record(*rec);
 	}
 }
