@@ -465,11 +465,7 @@ void Engine::remap_all() {
 void Engine::on_gateway_restarted() {
 	log_.info("gateway {} restarted: re-creating {} mappings",
 	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
-	for (auto &[id, rec] : records_) {
-		if (rec->destroying)
-			continue;
-		map_record(*rec);
-	}
+	remap_all();
 }
 
 void Engine::on_external_address_changed(const asio::ip::address &address) {
