@@ -8,6 +8,7 @@ packages=(
   libasio-dev libpugixml-dev libspdlog-dev libfmt-dev doctest-dev
   clang libclang-rt-14-dev
   iproute2 nftables miniupnpd-nftables miniupnpc natpmpc python3
+  gnuplot-nox
 )
 
 missing=()
