@@ -25,7 +25,7 @@ Config make_config(const Options &o, Tracker &tracker) {
 	c.lifetime = std::chrono::seconds(o.lifetime_s);
 	// Info level is where plum says "renewed" and "restarted": counting those
 	// lines is how renewals and re-mappings are observed.
-	c.log_level = LogLevel::Info;
+	c.log_level = o.trace ? LogLevel::Debug : LogLevel::Info;
 	c.log_callback = tracker.log_callback();
 	return c;
 }
@@ -84,6 +84,8 @@ JsonOut run_bulk(const Options &o) {
 	j.add("mode", o.cleanup_pending ? "bulk_pending_cleanup" : "bulk").add("n", o.n);
 	Tracker tracker;
 	tracker.expect(o.n);
+	if (o.trace)
+		tracker.keep_trace();
 	Client client;
 	const auto t0 = Tracker::Clock::now();
 	if (auto r = client.init(make_config(o, tracker)); !r.ok()) {
@@ -112,6 +114,8 @@ JsonOut run_bulk(const Options &o) {
 		std::lock_guard lock(tracker.mutex());
 		j.add("destroyed", tracker.destroyed());
 	}
+	if (o.trace)
+		j.add("trace", tracker.trace());
 	return j;
 }
 

@@ -15,7 +15,8 @@ namespace plum::bench {
 
 class JsonOut {
 public:
-	JsonOut &add(std::string_view key, std::string_view value) {
+	JsonOut &add(std::string_view key, std::string_view value) { return raw(key, quote(value)); }
+	static std::string quote(std::string_view value) {
 		std::string quoted = "\"";
 		for (char c : value) {
 			if (c == '"' || c == '\\')
@@ -25,7 +26,7 @@ public:
 			quoted += c;
 		}
 		quoted += '"';
-		return raw(key, quoted);
+		return quoted;
 	}
 	JsonOut &add(std::string_view key, const char *value) {
 		return add(key, std::string_view(value));
@@ -51,6 +52,13 @@ public:
 		std::string s = "[";
 		for (size_t i = 0; i < values.size(); ++i)
 			s += (i ? "," : "") + std::to_string(values[i]);
+		return raw(key, s + "]");
+	}
+
+	JsonOut &add(std::string_view key, const std::vector<std::string> &values) {
+		std::string s = "[";
+		for (size_t i = 0; i < values.size(); ++i)
+			s += (i ? "," : "") + quote(values[i]);
 		return raw(key, s + "]");
 	}
 

@@ -34,6 +34,7 @@ constexpr const char *kUsage =
     "  --discover-ms MS --recheck-ms MS --lifetime S   plum's settings\n"
     "  --deadline-ms MS          the wait for all-SUCCESS (default 60000)\n"
     "  --expect-failure          bulk: wait for the first FAILURE instead\n"
+    "  --trace                   bulk: plum's debug log, timed, in the output\n"
     "  --cleanup-pending         bulk: cleanup at once, with the mappings pending\n"
     "  --window S                renew/mock: renewals watched for S seconds\n"
     "  --on-ready CMD            restart: the command restarting the router\n"
@@ -114,6 +115,8 @@ plum::bench::Options parse(int argc, char **argv) {
 			o.deadline_ms = to_int(value(), "--deadline-ms", 1, 3600000);
 		else if (a == "--expect-failure")
 			o.expect_failure = true;
+		else if (a == "--trace")
+			o.trace = true;
 		else if (a == "--cleanup-pending")
 			o.cleanup_pending = true;
 		else if (a == "--window")

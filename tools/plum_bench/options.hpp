@@ -24,7 +24,9 @@ struct Options {
 	int deadline_ms = 60000;      // how long to wait for all-SUCCESS (or a FAILURE)
 	bool expect_failure = false;  // bulk: wait for the first FAILURE instead
 	bool cleanup_pending = false; // bulk: cleanup at once, while the mappings are pending
-	int window_s = 10;            // renew/mock: how long renewals are watched
+	int window_s = 10;
+	bool trace = false; // bulk: plum's debug log lines, timed, in the output            //
+	                    // renew/mock: how long renewals are watched
 
 	std::string on_ready;  // restart: the command that restarts the router
 	std::string count_cmd; // restart: prints the number of rules on the router

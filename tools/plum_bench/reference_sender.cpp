@@ -105,6 +105,32 @@ public:
 		++out.lost;
 	}
 
+	// One ANNOUNCE (what plum's probe sends): the time of its round trip in
+	// ms, or -1 without an answer within rto_ms.
+	double announce() {
+		pcp::Request req;
+		req.opcode = pcp::Opcode::Announce;
+		req.client_address = pcp::to_v4_mapped(local_);
+		const Bytes wire = pcp::encode_request(req);
+		const auto t0 = Clock::now();
+		if (::send(fd_, wire.data(), wire.size(), 0) < 0)
+			return -1;
+		const auto deadline = t0 + std::chrono::milliseconds(o_.rto_ms);
+		while (Clock::now() < deadline) {
+			pollfd p{fd_, POLLIN, 0};
+			if (::poll(&p, 1, 50) <= 0)
+				continue;
+			std::byte buf[pcp::kPcpMaxPacket];
+			const ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+			if (got <= 0)
+				continue;
+			auto resp = pcp::decode_response(ByteSpan(buf, size_t(got)));
+			if (resp.ok() && resp->opcode == pcp::Opcode::Announce)
+				return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+		}
+		return -1;
+	}
+
 private:
 	const Options &o_;
 	int fd_ = -1;
@@ -136,6 +162,7 @@ JsonOut run_reference_sender(const Options &o) {
 		for (auto &b : nonce)
 			b = uint8_t(rng());
 
+	j.add("announce_ms", s.announce());
 	Outcome mapped;
 	auto t0 = Clock::now();
 	for (int i = 0; i < o.n; ++i)

@@ -9,11 +9,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace plum::bench {
 
@@ -35,6 +38,10 @@ public:
 	std::function<void(LogLevel, std::string_view)> log_callback() {
 		return [this](LogLevel, std::string_view line) { on_log(line); };
 	}
+
+	// Keeps up to kMaxTrace log lines with their time (--trace).
+	void keep_trace() { keep_trace_ = true; }
+	std::vector<std::string> trace() const { return trace_; }
 
 	// Marks "now": remapped() and renewals() count from here.
 	void mark() {
@@ -119,6 +126,11 @@ private:
 		{
 			std::lock_guard lock(mu_);
 			const double t = now_ms();
+			if (keep_trace_ && trace_.size() < kMaxTrace) {
+				char stamp[32];
+				std::snprintf(stamp, sizeof stamp, "%.3f ", t);
+				trace_.push_back(stamp + std::string(line));
+			}
 			if (line.find(": renewed ") != std::string_view::npos) {
 				++renewals_;
 				count_remap(t);
@@ -137,7 +149,10 @@ private:
 			nth_remap_ms_ = t;
 	}
 
+	static constexpr size_t kMaxTrace = 200;
 	const Clock::time_point start_;
+	bool keep_trace_ = false;
+	std::vector<std::string> trace_;
 	std::mutex mu_;
 	std::condition_variable cv_;
 	std::unordered_map<int, PerMapping> mappings_;
