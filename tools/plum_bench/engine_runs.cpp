@@ -3,6 +3,7 @@
 #include "proc_stats.hpp"
 #include "tracker.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -95,7 +96,15 @@ JsonOut run_bulk(const Options &o) {
 	j.add("init_ms", ms_between(t0, Tracker::Clock::now()));
 	j.add("started", start_all(client, o, tracker));
 	j.add("start_calls_ms", ms_between(t0, Tracker::Clock::now()));
-	if (!o.cleanup_pending) {
+	if (o.cleanup_pending) {
+		// Cleanup while the router is busy with them: once a tenth are
+		// granted, the rest are queued or in flight.
+		const int some = std::max(1, o.n / 10);
+		tracker.wait([&] { return tracker.granted() >= some; },
+		             std::chrono::milliseconds(o.deadline_ms));
+		std::lock_guard lock(tracker.mutex());
+		j.add("granted_at_cleanup", tracker.granted()).add("cleanup_at_ms", tracker.now_ms());
+	} else {
 		const auto deadline = std::chrono::milliseconds(o.deadline_ms);
 		bool done = false;
 		if (o.expect_failure)

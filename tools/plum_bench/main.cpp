@@ -35,7 +35,7 @@ constexpr const char *kUsage =
     "  --deadline-ms MS          the wait for all-SUCCESS (default 60000)\n"
     "  --expect-failure          bulk: wait for the first FAILURE instead\n"
     "  --trace                   bulk: plum's debug log, timed, in the output\n"
-    "  --cleanup-pending         bulk: cleanup at once, with the mappings pending\n"
+    "  --cleanup-pending         bulk: cleanup once a tenth are granted, the rest pending\n"
     "  --window S                renew/mock: renewals watched for S seconds\n"
     "  --on-ready CMD            restart: the command restarting the router\n"
     "  --count-cmd CMD           restart: prints the router's rule count\n"

@@ -23,7 +23,7 @@ struct Options {
 	int lifetime_s = 0;           // lifetime asked of the router; 0: plum's default
 	int deadline_ms = 60000;      // how long to wait for all-SUCCESS (or a FAILURE)
 	bool expect_failure = false;  // bulk: wait for the first FAILURE instead
-	bool cleanup_pending = false; // bulk: cleanup at once, while the mappings are pending
+	bool cleanup_pending = false; // bulk: cleanup once n/10 are granted, the rest pending
 	int window_s = 10;
 	bool trace = false; // bulk: plum's debug log lines, timed, in the output            //
 	                    // renew/mock: how long renewals are watched
