@@ -145,9 +145,12 @@ JsonOut run_restart(const Options &o) {
 	j.add("mapped", mapped);
 	if (mapped && !o.on_ready.empty()) {
 		tracker.expect_remaps(o.n);
+		if (o.trace)
+			tracker.keep_trace(); // from the restart on
 		tracker.mark();
 		const double cmd_start = tracker.now_ms();
-		const int rc = std::system(o.on_ready.c_str());
+		// Its output goes to stderr: stdout carries only the JSON.
+		const int rc = std::system(("(" + o.on_ready + ") 1>&2").c_str());
 		const double ready = tracker.now_ms();
 		j.add("restart_cmd_rc", rc).add("restart_cmd_ms", ready - cmd_start);
 		// "Back" on the router: its rule count reaches n again, polled.
@@ -186,6 +189,8 @@ JsonOut run_restart(const Options &o) {
 	const auto c0 = Tracker::Clock::now();
 	auto r = client.cleanup();
 	j.add("cleanup_ms", ms_between(c0, Tracker::Clock::now())).add("cleanup_ok", r.ok());
+	if (o.trace)
+		j.add("trace", tracker.trace());
 	return j;
 }
 

@@ -34,7 +34,7 @@ constexpr const char *kUsage =
     "  --discover-ms MS --recheck-ms MS --lifetime S   plum's settings\n"
     "  --deadline-ms MS          the wait for all-SUCCESS (default 60000)\n"
     "  --expect-failure          bulk: wait for the first FAILURE instead\n"
-    "  --trace                   bulk: plum's debug log, timed, in the output\n"
+    "  --trace                   bulk/restart: plum's debug log, timed, in the output\n"
     "  --cleanup-pending         bulk: cleanup once a tenth are granted, the rest pending\n"
     "  --window S                renew/mock: renewals watched for S seconds\n"
     "  --on-ready CMD            restart: the command restarting the router\n"
