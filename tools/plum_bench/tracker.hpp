@@ -149,7 +149,7 @@ private:
 			nth_remap_ms_ = t;
 	}
 
-	static constexpr size_t kMaxTrace = 200;
+	static constexpr size_t kMaxTrace = 4000;
 	const Clock::time_point start_;
 	bool keep_trace_ = false;
 	std::vector<std::string> trace_;
