@@ -8,6 +8,8 @@ mock_pid=$MOCK_PID
 # Our own copies of the pipes: bash unsets MOCK as soon as the coprocess
 # exits, which it does when its stdin closes.
 exec {from_mock}<&"${MOCK[0]}" {to_mock}>&"${MOCK[1]}"
+orig_in=${MOCK[0]} orig_out=${MOCK[1]}
+exec {orig_out}>&- {orig_in}<&- # else the mock never sees its stdin close
 read -r -t 10 ports <&"$from_mock"
 pcp_port=${ports#pcp_port=}; pcp_port=${pcp_port%% *}
 rc=0
