@@ -310,6 +310,10 @@ void Engine::map_record(Record &rec) {
 		rec.remap_pending = true;
 		return;
 	}
+	if (rec.grant && rec.mapped_by && rec.mapped_by != active_) {
+		switch_protocol(rec);
+		return;
+	}
 	if (rec.grant && rec.mapped_by == active_)
 		rec.request.external_port = rec.grant->external_port; // renew what we hold
 	rec.attempt = next_attempt_++;
@@ -318,6 +322,39 @@ void Engine::map_record(Record &rec) {
 	                           alive = alive_](Result<MapGrant> r) {
 		if (*alive)
 			on_mapped(id, attempt, std::move(r));
+	});
+}
+
+// The gateway now speaks another protocol (a re-probe chose it): the old
+// protocol's mapping is deleted before the new one is asked for, so the
+// router never holds two rules for one mapping, nor deletes the new rule
+// along with the old one (one daemon often serves all three protocols).
+void Engine::switch_protocol(Record &rec) {
+	ProtocolClient *old = rec.mapped_by;
+	MapRequest req = rec.request;
+	req.external_port = rec.grant->external_port;
+	req.lifetime = 0;
+	rec.request.external_port = rec.grant->external_port; // ask the new protocol for the same
+	rec.grant.reset();
+	rec.uncertain = false;
+	rec.mapped_by = nullptr;
+	rec.attempt = next_attempt_++;
+	log_.info("mapping {}: leaving {} for {}", rec.id, to_string(old->kind()),
+	          to_string(active_->kind()));
+	old->unmap(req, [this, id = rec.id, attempt = rec.attempt, alive = alive_](Result<void> r) {
+		if (!*alive)
+			return;
+		auto it = records_.find(id);
+		if (it == records_.end() || it->second->attempt != attempt)
+			return;
+		Record &again = *it->second;
+		again.attempt = 0;
+		if (!r && r.error() != Errc::cancelled)
+			log_.debug("mapping {}: deleting the old protocol's mapping: {}", id, r.error().message());
+		if (again.destroying)
+			finish(id); // nothing of the new protocol was asked for
+		else
+			map_record(again);
 	});
 }
 

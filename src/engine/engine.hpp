@@ -97,6 +97,7 @@ private:
 	void on_first_verdict();
 
 	void map_record(Record &rec);
+	void switch_protocol(Record &rec);
 	void on_mapped(int id, uint64_t attempt, Result<MapGrant> result);
 	void unmap_record(Record &rec);
 	void finish(int id);
