@@ -462,8 +462,11 @@ void Engine::remove(int id) {
 	Record &rec = *it->second;
 	rec.destroying = true;
 	rec.timer.cancel();
-	if (rec.attempt && !(rec.mapped_by && rec.mapped_by->unmap_overtakes_map()))
-		return; // on_mapped deletes what it got
+	if (rec.attempt && rec.mapped_by && !rec.mapped_by->unmap_overtakes_map()) {
+		if (!rec.mapped_by->withdraw_map(rec.request))
+			return; // on the wire: on_mapped deletes what it got
+		rec.attempt = 0; // its cancelled completion goes unheard
+	}
 	unmap_record(rec);
 }
 

@@ -76,6 +76,13 @@ public:
 	// deletion is ordered after whatever of it reached the router. When
 	// false, the engine waits for the map() to complete first.
 	virtual bool unmap_overtakes_map() const noexcept { return false; }
+	// Drops a pending map() of this mapping (same nonce) that has not
+	// reached the router yet; it then completes with Errc::cancelled.
+	// False when there is none, or when it is already on the wire.
+	virtual bool withdraw_map(const MapRequest &request) {
+		(void)request;
+		return false;
+	}
 	// Abandons everything in flight: each pending handler completes with
 	// Errc::cancelled. The client stays usable.
 	virtual void cancel() = 0;

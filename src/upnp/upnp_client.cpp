@@ -66,6 +66,7 @@ struct UpnpClient::Op {
 	asio::io_context &io;
 	uint64_t id = 0;
 	bool finished = false;
+	bool sent = false; // one of its SOAP requests went out
 };
 
 template <class T> struct UpnpClient::Pending : Op {
@@ -250,6 +251,7 @@ void UpnpClient::pump() {
 		if (job->op->finished)
 			continue;
 		in_flight_.push_back(job);
+		job->op->sent = true;
 		logger_.verbose("UPnP {}: {}", gateway_name(), job->where);
 		std::weak_ptr<char> alive = alive_;
 		job->handle = http::async_request(io_, job->request, job->limits,
@@ -648,6 +650,21 @@ void UpnpClient::map_granted(const std::shared_ptr<MapOp> &op, uint16_t external
 
 // ---------------------------------------------------------------------------
 // unmap
+
+bool UpnpClient::withdraw_map(const engine::MapRequest &request) {
+	for (const auto &[id, op] : ops_) {
+		auto map = std::dynamic_pointer_cast<MapOp>(op);
+		if (!map || map->finished || map->request.nonce != request.nonce ||
+		    map->request.internal_port != request.internal_port ||
+		    map->request.protocol != request.protocol)
+			continue;
+		if (map->sent)
+			return false;
+		complete<engine::MapGrant>(map, Error(Errc::cancelled, "the mapping was deleted"));
+		return true;
+	}
+	return false;
+}
 
 void UpnpClient::unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) {
 	auto op = std::make_shared<Pending<void>>(io_, std::move(done));

@@ -85,6 +85,10 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	// A map() whose SOAP requests are all still queued (none sent) is
+	// dropped: cleanup right after creating many mappings sends nothing
+	// for the ones still waiting for a connection.
+	bool withdraw_map(const engine::MapRequest &request) override;
 
 	// An SSDP NOTIFY from the gateway (notify_listener.hpp). The first
 	// ssdp:alive after a ssdp:byebye, or with a BOOTID.UPNP.ORG other than

@@ -743,3 +743,39 @@ TEST_CASE("SSDP advertisements: a reboot is reported once, a routine alive never
 	h.client->observe_advertisement(answer);
 	CHECK(restarts == 2);
 }
+
+TEST_CASE("withdraw_map: a queued map is dropped unsent, one on the wire is not") {
+	Harness h;
+	h.settings.max_connections = 2;
+	h.probe_ok();
+	constexpr int kMaps = 10;
+	std::vector<MapRequest> requests;
+	std::vector<std::optional<Result<MapGrant>>> results(kMaps);
+	for (int i = 0; i < kMaps; ++i) {
+		requests.push_back(tcp(uint16_t(11000 + i)));
+		requests.back().nonce[0] = uint8_t(i + 1); // the engine's identity of a mapping
+		h.client->map(requests.back(), [&, i](Result<MapGrant> r) { results[i] = std::move(r); });
+	}
+	REQUIRE(h.client->in_flight() == 2);
+	CHECK_FALSE(h.client->withdraw_map(requests[0])); // on the wire
+	CHECK(h.client->withdraw_map(requests[9]));        // queued
+	CHECK_FALSE(h.client->withdraw_map(requests[9]));  // only once
+	MapRequest other = requests[8];
+	other.nonce[0] = 99; // same port, another mapping: not ours to drop
+	CHECK_FALSE(h.client->withdraw_map(other));
+
+	const auto all_done = [&] {
+		return std::all_of(results.begin(), results.end(), [](const auto &r) { return r.has_value(); });
+	};
+	h.wait(all_done, 20000ms);
+	REQUIRE(all_done());
+	REQUIRE_FALSE(*results[9]);
+	CHECK(results[9]->error() == Errc::cancelled);
+	for (int i = 0; i < 9; ++i)
+		CHECK(results[i]->ok());
+	CHECK(h.igd.mappings().size() == 9);
+	CHECK_FALSE(h.igd.mapping(11009, "TCP"));
+	const auto actions = h.igd.actions();
+	CHECK(std::none_of(actions.begin(), actions.end(),
+	                   [](const auto &a) { return a.arg("NewExternalPort") == "11009"; }));
+}
