@@ -119,8 +119,8 @@ int main(int argc, char **argv) {
 	}
 
 	int status = 1;
-	plum_state_t state = wait_for(1u << PLUM_STATE_SUCCESS | 1u << PLUM_STATE_FAILURE,
-	                              kResultTimeoutMs);
+	plum_state_t state =
+	    wait_for((1u << PLUM_STATE_SUCCESS) | (1u << PLUM_STATE_FAILURE), kResultTimeoutMs);
 	if (state == PLUM_STATE_SUCCESS) {
 		printf("holding the mapping for %d s\n", hold_seconds);
 		fflush(stdout);
