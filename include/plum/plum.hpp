@@ -96,8 +96,8 @@ public:
 	Result<void> init(Config config = {});
 	// Removes every mapping from the router, pending ones included, then
 	// stops the thread. It waits while deletions keep completing: at most
-	// 5 s (or the mapping timeout) without one, 60 s in all. Fails when not
-	// running.
+	// 5 s (or the mapping timeout) without one, 60 s + 0.1 s per mapping in
+	// all. Fails when not running.
 	Result<void> cleanup();
 	bool running() const noexcept;
 

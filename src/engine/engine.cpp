@@ -559,7 +559,8 @@ void Engine::shutdown(std::function<void()> done) {
 		return;
 	}
 	shutdown_done_ = std::move(done);
-	shutdown_deadline_ = std::chrono::steady_clock::now() + settings_.cleanup_limit;
+	shutdown_deadline_ = std::chrono::steady_clock::now() + settings_.cleanup_limit +
+	                     settings_.cleanup_per_mapping * records_.size();
 	arm_shutdown_timer();
 	std::vector<int> ids;
 	for (auto &[id, rec] : records_)
@@ -570,7 +571,7 @@ void Engine::shutdown(std::function<void()> done) {
 
 // Cleanup waits as long as deletions keep completing (a thousand mappings
 // take a slow router tens of seconds), but gives up after cleanup_timeout
-// without one, or cleanup_limit in all.
+// without one, or cleanup_limit (+ cleanup_per_mapping each) in all.
 void Engine::arm_shutdown_timer() {
 	const auto idle_end = std::chrono::steady_clock::now() + settings_.cleanup_timeout;
 	shutdown_timer_.expires_at(std::min(idle_end, shutdown_deadline_));

@@ -33,9 +33,12 @@ struct Settings {
 	// First delay before probing again after every protocol failed.
 	std::chrono::milliseconds reprobe_backoff{5000};
 	// Bounds on cleanup's wait for the router to delete the mappings: the
-	// longest wait for the next deletion to complete, and the whole wait.
+	// longest wait for the next deletion to complete, and the whole wait,
+	// which grows with the number of mappings (a busy miniupnpd deletes
+	// one in 25-80 ms when it holds a thousand).
 	std::chrono::milliseconds cleanup_timeout{5000};
 	std::chrono::milliseconds cleanup_limit{60000};
+	std::chrono::milliseconds cleanup_per_mapping{100};
 	uint32_t lifetime = 7200; // seconds asked of the router
 };
 

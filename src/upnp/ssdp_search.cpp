@@ -98,15 +98,17 @@ struct SsdpSearch::Impl : std::enable_shared_from_this<SsdpSearch::Impl> {
 
 	void send_round() {
 		++sends;
-		for (const auto &[target, message] : messages)
-			socket.async_send_to(asio::buffer(message), target,
-			                     [self = shared_from_this(), gen = generation,
-			                      target = target](std::error_code e, size_t) {
-				                     if (e && self->current(gen))
-					                     self->log.debug("SSDP: send to {}:{} failed: {}",
-					                                     target.address().to_string(),
-					                                     target.port(), e.message());
-			                     });
+		const int copies = sends == 1 ? std::clamp(config.first_round_copies, 1, 4) : 1;
+		for (int copy = 0; copy < copies; ++copy)
+			for (const auto &[target, message] : messages)
+				socket.async_send_to(asio::buffer(message), target,
+				                     [self = shared_from_this(), gen = generation,
+				                      target = target](std::error_code e, size_t) {
+					                     if (e && self->current(gen))
+						                     self->log.debug("SSDP: send to {}:{} failed: {}",
+						                                     target.address().to_string(),
+						                                     target.port(), e.message());
+				                     });
 		// Resend a couple of times within the timeout: a lost M-SEARCH or a
 		// lost answer should not cost the whole search.
 		if (sends < kMaxSends && config.resend_interval * sends < config.timeout) {
