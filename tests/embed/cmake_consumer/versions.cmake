@@ -1,0 +1,41 @@
+# cmake -DDIR=<libdir>/cmake -DVERSION=<plum's version> -P versions.cmake:
+# asks the installed version files what find_package(plum VERSION) and
+# find_package(LibPlum VERSION) would be told.
+function(expect package request compatible)
+	set(PACKAGE_FIND_NAME ${package})
+	set(PACKAGE_FIND_VERSION "${request}")
+	if(request MATCHES "^([0-9]+)\\.([0-9]+)")
+		set(PACKAGE_FIND_VERSION_MAJOR "${CMAKE_MATCH_1}")
+		set(PACKAGE_FIND_VERSION_MINOR "${CMAKE_MATCH_2}")
+	endif()
+	include("${DIR}/${package}/${package}ConfigVersion.cmake")
+	if(NOT PACKAGE_VERSION STREQUAL VERSION)
+		message(FATAL_ERROR "${package} reports version ${PACKAGE_VERSION}, not ${VERSION}")
+	endif()
+	if(NOT PACKAGE_VERSION_COMPATIBLE STREQUAL compatible)
+		message(FATAL_ERROR "${package} '${request}': compatible=${PACKAGE_VERSION_COMPATIBLE}, expected ${compatible}")
+	endif()
+	message(STATUS "${package} '${request}' -> ${compatible}")
+endfunction()
+
+string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ "${VERSION}")
+set(major ${CMAKE_MATCH_1})
+set(minor ${CMAKE_MATCH_2})
+math(EXPR next_minor "${minor} + 1")
+math(EXPR next_major "${major} + 1")
+
+expect(plum "" TRUE)
+expect(plum "${VERSION}" TRUE)
+expect(plum "${major}.${minor}" TRUE)
+expect(plum "${next_major}.0" FALSE)
+if(major EQUAL 0)
+	expect(plum "0.${next_minor}" FALSE)
+	if(minor GREATER 0)
+		# Before 1.0 a minor version may change the API: 0.N is not met by 0.N+1.
+		math(EXPR prev_minor "${minor} - 1")
+		expect(plum "0.${prev_minor}" FALSE)
+	endif()
+	expect(LibPlum "" TRUE)
+	expect(LibPlum "0.5" TRUE) # libplum's 0.x API, whatever plum's own 0.x version
+	expect(LibPlum "1.0" FALSE)
+endif()
