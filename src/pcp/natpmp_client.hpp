@@ -55,6 +55,8 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	// As PcpClient's: the exchange's counts and each reply's result code.
+	engine::ProtocolCounters counters() const override;
 
 	// An external address notice the gateway multicast (§3.2.1), from the
 	// AnnounceListener: a new address and/or a restart.
@@ -90,6 +92,7 @@ private:
 	engine::ProtocolEvents events_;
 	std::optional<asio::ip::address_v4> external_;
 	std::vector<AddressWaiter> address_waiters_;
+	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

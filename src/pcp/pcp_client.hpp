@@ -59,6 +59,9 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	// Requests, retransmissions and timeouts from the exchange; every reply's
+	// result code (or the error instead of a reply) counted by read_reply.
+	engine::ProtocolCounters counters() const override;
 
 	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
 	// unicast to our own socket): its epoch goes to the restart tracking.
@@ -88,6 +91,7 @@ private:
 	EpochTracker epoch_{EpochTracker::Rule::Pcp};
 	engine::ProtocolEvents events_;
 	std::optional<asio::ip::address> external_;
+	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	// Continuations posted by the exchange check this before touching us.
 	std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

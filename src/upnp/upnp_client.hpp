@@ -84,6 +84,8 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	// SSDP searches and HTTP requests sent, timeouts, each answer's outcome.
+	engine::ProtocolCounters counters() const override { return counters_; }
 
 	// For `plumc probe` and tests: the chosen device and service, once probed.
 	const std::optional<Description> &description() const noexcept { return description_; }
@@ -135,6 +137,8 @@ private:
 	uint16_t random_port(const MapOp &op);
 
 	void learn_external(const asio::ip::address_v4 &address);
+	// A request that got no answer: a timeout or what the network said.
+	void count_failure(const Error &e);
 	std::string gateway_name() const;
 
 	asio::io_context &io_;
@@ -146,6 +150,7 @@ private:
 	size_t service_index_ = 0;
 	std::optional<asio::ip::address_v4> external_;
 	bool permanent_only_ = false;
+	engine::ProtocolCounters counters_;
 
 	uint64_t next_op_id_ = 1;
 	std::map<uint64_t, std::shared_ptr<Op>> ops_;
