@@ -6,6 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 using namespace plum;
 using namespace std::chrono_literals;
 using test::FakeIgd;
@@ -254,4 +258,45 @@ TEST_CASE("stats: UPnP requests, a 718 conflict by number, from a callback too")
 	CHECK(s.mappings[0].mapping_protocol == MappingProtocol::Upnp);
 	CHECK(s.mappings[0].failures == 0); // the 718 was handled inside one map()
 	CHECK(client.cleanup().ok());
+}
+
+TEST_CASE("log: a failing mapping is one INFO line naming protocol, gateway, id and error; its "
+          "retries are DEBUG") {
+	PcpResponder router;
+	// Refused twice: the first answer and the retry one second later.
+	router.force_pcp_result(pcp::PcpResult::NoResources, 2, 7200);
+	std::mutex mutex;
+	std::vector<std::pair<LogLevel, std::string>> lines;
+	Config c = loopback_config(router, kUsePcp);
+	c.log_level = LogLevel::Debug;
+	c.log_callback = [&](LogLevel level, std::string_view line) {
+		std::lock_guard lock(mutex);
+		lines.emplace_back(level, std::string(line));
+	};
+	Client client;
+	REQUIRE(client.init(c).ok());
+	Recorder rec;
+	const int id = *client.start_mapping(IpProtocol::Tcp, 7200, 0, rec.callback());
+	REQUIRE(rec.wait([&] { return rec.count(id, State::Success) == 1; }, 8s));
+	CHECK(result(client.stats().pcp, "NO_RESOURCES") == 2);
+	CHECK(client.cleanup().ok());
+
+	std::lock_guard lock(mutex);
+	const std::string name = "mapping " + std::to_string(id) + " ";
+	int info = 0, debug = 0;
+	for (const auto &[level, line] : lines) {
+		if (line.find("NO_RESOURCES") == std::string::npos)
+			continue;
+		if (level == LogLevel::Info) {
+			++info;
+			CAPTURE(line);
+			CHECK(line.find(name) != std::string::npos);
+			CHECK(line.find("via PCP") != std::string::npos);
+			CHECK(line.find("gateway 127.0.0.1") != std::string::npos);
+		} else if (level == LogLevel::Debug && line.find(name) != std::string::npos) {
+			++debug;
+		}
+	}
+	CHECK(info == 1);
+	CHECK(debug == 1);
 }
