@@ -1,11 +1,14 @@
 // Client::stats() against the loopback mock router: each counter moves when
 // (and only when) the event it counts happens.
+#include "api/protocol_factory.hpp"
+#include "engine/engine.hpp"
 #include "fake_igd.hpp"
 #include "pcp_responder.hpp"
 #include "recorder.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -299,4 +302,65 @@ TEST_CASE("log: a failing mapping is one INFO line naming protocol, gateway, id 
 	}
 	CHECK(info == 1);
 	CHECK(debug == 1);
+}
+
+TEST_CASE("stats: counters survive a network change that rebuilds the protocol clients") {
+	PcpResponder router;
+	asio::io_context io;
+	const Config cfg = loopback_config(router, kUsePcp);
+	engine::Settings settings;
+	settings.recheck_period = 300ms; // each recheck looks at the environment again
+	settings.discover_timeout = 1500ms;
+	settings.mapping_timeout = 2000ms;
+	settings.first_verdict = 1500ms;
+	// The local address moves from 127.0.0.1 to 127.0.0.2 (both loopback).
+	auto local = std::make_shared<std::string>("127.0.0.1");
+	auto environment = [local]() -> Result<engine::Environment> {
+		engine::Environment e;
+		e.gateway = asio::ip::address_v4::loopback();
+		e.local = asio::ip::make_address_v4(*local);
+		return e;
+	};
+	std::vector<engine::StateChange> changes;
+	engine::Engine eng(
+	    io, settings, environment,
+	    api::make_protocol_factory(io, cfg, settings.mapping_timeout, settings.discover_timeout,
+	                               Logger()),
+	    [&](const engine::StateChange &c) { changes.push_back(c); }, Logger());
+	const auto run_until = [&](const std::function<bool()> &pred, std::chrono::milliseconds limit) {
+		const auto deadline = std::chrono::steady_clock::now() + limit;
+		while (!pred() && std::chrono::steady_clock::now() < deadline)
+			io.run_one_for(20ms);
+		return pred();
+	};
+	const auto successes = [&] {
+		return std::count_if(changes.begin(), changes.end(),
+		                     [](const auto &c) { return c.state == State::Success; });
+	};
+	eng.add(0, IpProtocol::Tcp, 8600, 0);
+	REQUIRE(run_until([&] { return successes() == 1; }, 5s));
+	const Stats before = eng.stats();
+	CHECK(before.local_address == "127.0.0.1");
+	CHECK(before.pcp.requests >= 2);
+
+	*local = "127.0.0.2";
+	// The recheck sees the new address, drops the clients, builds new ones
+	// and maps again from there.
+	REQUIRE(run_until(
+	    [&] {
+		    return eng.environment() && eng.environment()->local.to_string() == "127.0.0.2" &&
+		           eng.stats().pcp.results["SUCCESS"] > before.pcp.results.at("SUCCESS") + 1;
+	    },
+	    5s));
+	const Stats after = eng.stats();
+	CHECK(after.local_address == "127.0.0.2");
+	// What the first clients counted is still there, plus the new ones'.
+	CHECK(after.pcp.requests >= before.pcp.requests + 2);
+	CHECK(after.pcp.results.at("SUCCESS") >= before.pcp.results.at("SUCCESS") + 2);
+	REQUIRE(after.mappings.size() == 1);
+	CHECK(after.mappings[0].state == State::Success);
+
+	bool done = false;
+	eng.shutdown([&] { done = true; });
+	CHECK(run_until([&] { return done; }, 5s));
 }
