@@ -287,7 +287,9 @@ TEST_CASE("log: a failing mapping is one INFO line naming protocol, gateway, id 
 	std::lock_guard lock(mutex);
 	const std::string name = "mapping " + std::to_string(id) + " ";
 	int info = 0, debug = 0;
-	for (const auto &[level, line] : lines) {
+	for (const auto &entry : lines) {
+		const LogLevel level = entry.first;
+		const std::string &line = entry.second;
 		if (line.find("NO_RESOURCES") == std::string::npos)
 			continue;
 		if (level == LogLevel::Info) {

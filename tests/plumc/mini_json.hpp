@@ -22,14 +22,17 @@ struct Json {
 	double number = 0;
 	std::string string;
 	std::vector<Json> array;
-	std::vector<std::pair<std::string, Json>> object; // in document order
+	// An object's members in document order: keys[i] names values[i]. (Two
+	// vectors: std::vector, unlike std::pair, accepts the incomplete Json.)
+	std::vector<std::string> keys;
+	std::vector<Json> values;
 
 	bool is_null() const { return kind == Kind::Null; }
 	bool has(std::string_view key) const { return find(key) != nullptr; }
 	const Json *find(std::string_view key) const {
-		for (const auto &[k, v] : object)
-			if (k == key)
-				return &v;
+		for (size_t i = 0; i < keys.size(); ++i)
+			if (keys[i] == key)
+				return &values[i];
 		return nullptr;
 	}
 	// The member `key`; throws when there is none (a test failure).
@@ -121,7 +124,9 @@ private:
 				ws();
 				if (next() != ':')
 					fail();
-				v.object.emplace_back(std::move(key), value(depth + 1));
+				Json member = value(depth + 1);
+				v.keys.push_back(std::move(key));
+				v.values.push_back(std::move(member));
 				ws();
 				const char d = next();
 				if (d == '}')

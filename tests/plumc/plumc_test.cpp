@@ -93,8 +93,9 @@ TEST_CASE("--help lists every command and option and exits 0") {
 	CHECK(r.err.empty());
 	for (const char *word :
 	     {"map tcp|udp INTERNAL [EXTERNAL]", "unmap tcp|udp INTERNAL [EXTERNAL]", "probe",
-	      "local-address", "--gateway", "--local", "--protocol", "--pcp-port", "--ssdp",
-	      "--timeout", "--lifetime", "--hold", "-vv", "--json", "--help", "--version", "nonce"})
+	      "local-address", "status", "PLUMC_STATUS_DIR", "--gateway", "--local", "--protocol",
+	      "--pcp-port", "--ssdp", "--timeout", "--lifetime", "--hold", "-vv", "--json", "--help",
+	      "--version", "nonce"})
 		CHECK_MESSAGE(has(r.out, word), word);
 	// --help wins over everything else on the line, mistakes included.
 	Run r2 = plumc({"map", "sctp", "--help"});
@@ -122,6 +123,8 @@ TEST_CASE("usage errors: exit 2, one line on stderr with a hint to --help, no pa
 	    {"map", "tcp", "80", "81", "82"},
 	    {"unmap", "udp"},
 	    {"probe", "extra"},
+	    {"status", "extra"},
+	    {"status", "--hold"},
 	    {"unmap", "tcp", "80", "--hold"},
 	    {"map", "tcp", "80", "--lifetime", "0"},
 	    {"map", "tcp", "80", "--frob"},
