@@ -391,9 +391,9 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	if (changed)
 		emit(rec, State::Success);
 	else
-		log_.info("mapping {}: renewed {}:{} via {} for {} s", rec.id,
+		log_.info("mapping {}: renewed {}:{} via {} at gateway {} for {} s", rec.id,
 		          grant.external_address.to_string(), grant.external_port, to_string(rec.protocol),
-		          grant.lifetime);
+		          gateway_text(), grant.lifetime);
 	if (rec.remap_pending) {
 		rec.remap_pending = false;
 		map_record(rec);
@@ -554,9 +554,10 @@ void Engine::emit(Record &rec, State state, std::optional<Error> error) {
 		rec.last_error = error->message();
 	StateChange change{rec.id, state, public_view(rec), std::move(error)};
 	if (state == State::Success)
-		log_.info("mapping {}: {} {} -> {}:{} via {}", rec.id, to_string(rec.request.protocol),
-		          rec.request.internal_port, change.mapping.external_host,
-		          change.mapping.external_port, to_string(rec.protocol));
+		log_.info("mapping {}: {} {} -> {}:{} via {} at gateway {}", rec.id,
+		          to_string(rec.request.protocol), rec.request.internal_port,
+		          change.mapping.external_host, change.mapping.external_port,
+		          to_string(rec.protocol), gateway_text());
 	sink_(change);
 }
 
@@ -571,7 +572,11 @@ void Engine::note_failure(Record &rec, const Error &e) {
 	log_.log(level, "mapping {} ({} {}) via {} at gateway {}: {}", rec.id,
 	         to_string(rec.request.protocol), rec.request.internal_port,
 	         to_string(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown),
-	         env_ ? env_->gateway.to_string() : std::string("?"), e.message());
+	         gateway_text(), e.message());
+}
+
+std::string Engine::gateway_text() const {
+	return env_ ? env_->gateway.to_string() : std::string("?");
 }
 
 void Engine::note_mapped(Record &rec, bool held) {

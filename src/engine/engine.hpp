@@ -114,6 +114,7 @@ private:
 	void note_failure(Record &rec, const Error &e);
 	void note_mapped(Record &rec, bool held);
 	void retire_counters();
+	std::string gateway_text() const; // for the log: "192.168.1.1" or "?"
 
 	asio::io_context &io_;
 	Settings settings_;
