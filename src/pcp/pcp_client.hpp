@@ -23,6 +23,7 @@
 #include "pcp/epoch.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
+#include "pcp/map_tracker.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -59,6 +60,7 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	bool unmap_overtakes_map() const noexcept override { return true; }
 	// Requests, retransmissions and timeouts from the exchange; every reply's
 	// result code (or the error instead of a reply) counted by read_reply.
 	engine::ProtocolCounters counters() const override;
@@ -80,6 +82,9 @@ private:
 	// The MAP request for a mapping (lifetime 0: its deletion).
 	Request map_request(const engine::MapRequest &request, uint32_t lifetime);
 	std::string gateway_name() const;
+	// Deletes; a stale MAP success answering it is retried up to `tries`.
+	void send_delete(const engine::MapRequest &request, int tries,
+	                 std::function<void(Result<void>)> done);
 	// Turns an exchange result into a decoded version-2 response, or the
 	// error it means (timeout, unreachable, unsupported, a PCP result code).
 	Result<Response> read_reply(const Result<UdpExchange::Reply> &reply, const char *what);
@@ -90,6 +95,7 @@ private:
 	UdpExchange exchange_;
 	EpochTracker epoch_{EpochTracker::Rule::Pcp};
 	engine::ProtocolEvents events_;
+	MapTracker maps_;
 	std::optional<asio::ip::address> external_;
 	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	// Continuations posted by the exchange check this before touching us.
