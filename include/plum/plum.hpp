@@ -85,6 +85,8 @@ struct MappingStatus {
 
 using namespace std::chrono_literals;
 
+struct Stats; // plum/stats.hpp
+
 class PLUM_CXX_EXPORT Client {
 public:
 	Client();
@@ -128,6 +130,11 @@ public:
 	// when the external address is public.
 	std::optional<std::string> double_nat_address() const;
 
+	// The engine's counters and every live mapping's history (stats.hpp),
+	// read on the engine's thread. Waits at most 2 s for it; empty when the
+	// client is not running or the engine did not answer in time.
+	Stats stats() const;
+
 	struct Impl;
 
 private:
@@ -146,3 +153,5 @@ PLUM_CXX_EXPORT Result<std::string> get_local_address();
 PLUM_CXX_EXPORT Client &default_client();
 
 } // namespace plum
+
+#include "plum/stats.hpp"

@@ -318,4 +318,29 @@ std::optional<std::string> Client::double_nat_address() const {
 	return future.get();
 }
 
+Stats Client::stats() const {
+	Impl &m = *impl_;
+	auto promise = std::make_shared<std::promise<Stats>>();
+	auto future = promise->get_future();
+	{
+		std::lock_guard lock(m.mutex);
+		if (!m.running)
+			return {};
+		// From a callback, on the engine's thread: read it right here (a
+		// post would wait for ourselves).
+		if (m.on_engine_thread())
+			return m.engine ? m.engine->stats() : Stats{};
+		asio::post(*m.io,
+		           [&m, promise] { promise->set_value(m.engine ? m.engine->stats() : Stats{}); });
+	}
+	// Waited for without the mutex: the engine thread may need it meanwhile.
+	if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+		return {};
+	try {
+		return future.get();
+	} catch (const std::future_error &) {
+		return {}; // the loop ended (cleanup) before it ran the request
+	}
+}
+
 } // namespace plum

@@ -22,6 +22,13 @@ struct Engine::Record {
 	bool uncertain = false;
 	unsigned failures = 0;
 	asio::steady_timer timer; // renewal or retry
+	// Its history, for stats().
+	std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+	uint64_t renewals = 0;
+	uint64_t recreations = 0;
+	uint64_t failed_attempts = 0;
+	std::string last_error;
+	bool recreate_pending = false; // the gateway restarted while we held it
 };
 
 namespace {
@@ -81,6 +88,7 @@ void Engine::ensure_started() {
 void Engine::set_environment(const Environment &env) {
 	for (auto &c : clients_)
 		c->cancel();
+	retire_counters();
 	// Whatever the old clients held or had in flight belongs to the old
 	// network: forget it (their completions will not come back).
 	std::vector<int> gone;
@@ -384,8 +392,7 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 		++rec.failures;
 		if (e == Errc::timeout)
 			rec.uncertain = true;
-		log_.info("mapping {} ({} {}): {}", rec.id, to_string(rec.request.protocol),
-		          rec.request.internal_port, e.message());
+		note_failure(rec, e);
 		if (rec.state != State::Failure)
 			emit(rec, State::Failure, e);
 		if (is_protocol_failure(e)) {
@@ -417,6 +424,7 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 			          grant.external_address.to_string());
 		external_ = grant.external_address;
 	}
+	const bool held = rec.grant && rec.state == State::Success;
 	const bool changed = !rec.grant || rec.state != State::Success ||
 	                     rec.grant->external_port != grant.external_port ||
 	                     rec.grant->external_address != grant.external_address;
@@ -424,12 +432,13 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	rec.uncertain = false;
 	rec.failures = 0;
 	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
+	note_mapped(rec, held);
 	if (changed)
 		emit(rec, State::Success);
 	else
-		log_.info("mapping {}: renewed {}:{} via {} for {} s", rec.id,
+		log_.info("mapping {}: renewed {}:{} via {} at gateway {} for {} s", rec.id,
 		          grant.external_address.to_string(), grant.external_port, to_string(rec.protocol),
-		          grant.lifetime);
+		          gateway_text(), grant.lifetime);
 	if (rec.remap_pending) {
 		rec.remap_pending = false;
 		map_record(rec);
@@ -524,6 +533,9 @@ void Engine::remap_all() {
 }
 
 void Engine::on_gateway_restarted() {
+	for (auto &[id, rec] : records_)
+		if (rec->grant && !rec->destroying)
+			rec->recreate_pending = true; // counted when the router grants it again
 	log_.info("gateway {} restarted: re-creating {} mappings",
 	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
 	if (active_ && active_->kind() == MappingProtocol::Upnp) {
@@ -609,12 +621,89 @@ Mapping Engine::public_view(const Record &rec) const {
 
 void Engine::emit(Record &rec, State state, std::optional<Error> error) {
 	rec.state = state;
+	if (error)
+		rec.last_error = error->message();
 	StateChange change{rec.id, state, public_view(rec), std::move(error)};
 	if (state == State::Success)
-		log_.info("mapping {}: {} {} -> {}:{} via {}", rec.id, to_string(rec.request.protocol),
-		          rec.request.internal_port, change.mapping.external_host,
-		          change.mapping.external_port, to_string(rec.protocol));
+		log_.info("mapping {}: {} {} -> {}:{} via {} at gateway {}", rec.id,
+		          to_string(rec.request.protocol), rec.request.internal_port,
+		          change.mapping.external_host, change.mapping.external_port,
+		          to_string(rec.protocol), gateway_text());
 	sink_(change);
+}
+
+// --- statistics ------------------------------------------------------------
+
+void Engine::note_failure(Record &rec, const Error &e) {
+	++rec.failed_attempts;
+	rec.last_error = e.message();
+	// Once per event at INFO: the first failure of a mapping that worked or
+	// was being made. Its retries (every backoff step) go to DEBUG.
+	const LogLevel level = rec.state == State::Failure ? LogLevel::Debug : LogLevel::Info;
+	log_.log(level, "mapping {} ({} {}) via {} at gateway {}: {}", rec.id,
+	         to_string(rec.request.protocol), rec.request.internal_port,
+	         to_string(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown),
+	         gateway_text(), e.message());
+}
+
+std::string Engine::gateway_text() const {
+	return env_ ? env_->gateway.to_string() : std::string("?");
+}
+
+void Engine::note_mapped(Record &rec, bool held) {
+	ProtocolCounters &totals = totals_[rec.protocol];
+	if (rec.recreate_pending) {
+		rec.recreate_pending = false;
+		++rec.recreations;
+		++totals.recreations;
+	} else if (held) {
+		++rec.renewals;
+		++totals.renewals;
+	}
+}
+
+void Engine::retire_counters() {
+	// The clients are about to be replaced: what they counted stays.
+	for (auto &c : clients_)
+		totals_[c->kind()] += c->counters();
+}
+
+Stats Engine::stats() const {
+	std::map<MappingProtocol, ProtocolCounters> sum = totals_;
+	for (const auto &c : clients_)
+		sum[c->kind()] += c->counters();
+	Stats s;
+	s.pcp = sum[MappingProtocol::Pcp].to_stats();
+	s.natpmp = sum[MappingProtocol::NatPmp].to_stats();
+	s.upnp = sum[MappingProtocol::Upnp].to_stats();
+	s.active = active_protocol();
+	if (env_) {
+		s.gateway = env_->gateway.to_string();
+		s.local_address = env_->local.to_string();
+	}
+	if (external_ && !external_->is_unspecified()) {
+		s.external_address = external_->to_string();
+		s.double_nat = net::is_double_nat(*external_);
+	}
+	const auto now = std::chrono::steady_clock::now();
+	for (const auto &[id, rec] : records_) {
+		const Mapping view = public_view(*rec);
+		MappingStats m;
+		m.id = id;
+		m.state = rec->destroying ? State::Destroying : rec->state;
+		m.protocol = rec->request.protocol;
+		m.mapping_protocol = rec->protocol;
+		m.internal_port = rec->request.internal_port;
+		m.external_port = view.external_port;
+		m.external_host = view.external_host;
+		m.age = std::chrono::duration_cast<std::chrono::milliseconds>(now - rec->created);
+		m.renewals = rec->renewals;
+		m.recreations = rec->recreations;
+		m.failures = rec->failed_attempts;
+		m.last_error = rec->last_error;
+		s.mappings.push_back(std::move(m));
+	}
+	return s;
 }
 
 } // namespace plum::engine

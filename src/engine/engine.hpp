@@ -86,6 +86,9 @@ public:
 	MappingProtocol active_protocol() const noexcept;
 	std::optional<asio::ip::address> external_address() const { return external_; }
 	std::optional<Environment> environment() const { return env_; }
+	// Counters of every protocol client this engine has had, and the history
+	// of each live mapping (plum/stats.hpp).
+	Stats stats() const;
 
 private:
 	struct Record;
@@ -113,6 +116,12 @@ private:
 	Mapping public_view(const Record &rec) const;
 	std::chrono::milliseconds renew_delay(uint32_t lifetime);
 	void wire_events();
+	// Statistics: a failed map (logged once per event), a granted one
+	// (held: it renewed a mapping in place), clients about to be dropped.
+	void note_failure(Record &rec, const Error &e);
+	void note_mapped(Record &rec, bool held);
+	void retire_counters();
+	std::string gateway_text() const; // for the log: "192.168.1.1" or "?"
 
 	asio::io_context &io_;
 	Settings settings_;
@@ -133,6 +142,8 @@ private:
 	bool direct_ = false;
 	std::optional<asio::ip::address> external_;
 	std::chrono::milliseconds backoff_{0};
+	// Renewals, re-creations and the counters of clients no longer in use.
+	std::map<MappingProtocol, ProtocolCounters> totals_;
 
 	std::map<int, std::unique_ptr<Record>> records_;
 	asio::steady_timer recheck_timer_;

@@ -6,6 +6,7 @@
 // from inside the call that started it (post, do not call inline).
 #pragma once
 
+#include "engine/counters.hpp"
 #include "plum/plum.hpp"
 
 #include <asio/ip/address.hpp>
@@ -16,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace plum::engine {
 
@@ -39,11 +41,23 @@ struct MapGrant {
 	uint16_t internal_port = 0; // as the router recorded it
 };
 
+// The UPnP device that answered a probe, from its description, for
+// `plumc probe` (the root device's fields, as the router spells them).
+struct UpnpDevice {
+	std::string friendly_name, manufacturer, model_name, model_number;
+	std::string device_type; // the root's, e.g. urn:...:InternetGatewayDevice:2
+	int igd_version = 1;
+	std::string service_type; // the WAN*Connection service chosen
+	std::string control_url;
+	std::vector<std::string> services; // every serviceType in the tree, in order
+};
+
 struct ProbeResult {
 	asio::ip::address external_address;
 	std::optional<uint32_t> epoch; // PCP/NAT-PMP server epoch, seconds
 	std::chrono::microseconds rtt{0};
 	std::string detail; // e.g. UPnP device and service type, for `plumc probe`
+	std::optional<UpnpDevice> upnp; // UPnP only
 };
 
 // What a client tells the engine without being asked.
@@ -86,6 +100,10 @@ public:
 	// Abandons everything in flight: each pending handler completes with
 	// Errc::cancelled. The client stays usable.
 	virtual void cancel() = 0;
+
+	// What this client has done so far (stats.hpp); the engine adds
+	// renewals and re-creations. A client that counts nothing reports zeros.
+	virtual ProtocolCounters counters() const { return {}; }
 };
 
 } // namespace plum::engine

@@ -133,13 +133,20 @@ void NatPmpClient::observe_notice(const asio::ip::address_v4 &address, uint32_t 
 }
 
 Result<NatPmpResponse> NatPmpClient::read_reply(const Result<UdpExchange::Reply> &reply) {
-	if (!reply)
+	if (!reply) {
+		counters_.count_error(reply.error());
 		return reply.error();
-	if (classify(reply->data) == WireKind::Pcp)
+	}
+	if (classify(reply->data) == WireKind::Pcp) {
+		counters_.count_result("UNSUPP_VERSION");
 		return Error(Errc::unsupported, "the gateway speaks PCP only");
+	}
 	auto res = decode_natpmp_response(reply->data);
-	if (!res)
+	if (!res) {
+		counters_.count_error(res.error());
 		return res.error();
+	}
+	counters_.count_error(Error(make_error_code(res->result)));
 	if (res->result == NatPmpResult::UnsuppVersion)
 		return Error(Errc::unsupported, "the gateway does not speak NAT-PMP version 0");
 	observe_epoch(res->epoch, reply->received);
@@ -168,8 +175,8 @@ void NatPmpClient::fetch_external(AddressWaiter waiter) {
 			               out = AddressReply{res->external_address, res->epoch, reply->rtt};
 		               }
 		               if (!out)
-			               logger_.info("NAT-PMP {}: external address request failed: {}",
-			                            gateway_name(), out.error().message());
+			               logger_.debug("NAT-PMP {}: external address request failed: {}",
+			                             gateway_name(), out.error().message());
 		               auto waiters = std::move(address_waiters_);
 		               address_waiters_.clear();
 		               for (auto &w : waiters)
@@ -232,9 +239,9 @@ void NatPmpClient::map(const engine::MapRequest &request,
 				    res = Error(make_error_code(res->result), "mapping request");
 			    if (!res) {
 				    if (res.error() != Errc::cancelled)
-					    logger_.info("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
-					                 protocol_name(request.protocol), request.internal_port,
-					                 res.error().message());
+					    logger_.debug("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
+					                  protocol_name(request.protocol), request.internal_port,
+					                  res.error().message());
 				    return done(res.error());
 			    }
 			    engine::MapGrant grant;
@@ -294,9 +301,9 @@ void NatPmpClient::send_delete(const engine::MapRequest &request, int tries,
 		         else if (res->result != NatPmpResult::Success)
 			         out = Error(make_error_code(res->result), "mapping deletion");
 		         if (!out)
-			         logger_.info("NAT-PMP {}: delete {} {} failed: {}", gateway_name(),
-			                      protocol_name(request.protocol), request.internal_port,
-			                      out.error().message());
+			         logger_.debug("NAT-PMP {}: delete {} {} failed: {}", gateway_name(),
+			                       protocol_name(request.protocol), request.internal_port,
+			                       out.error().message());
 		         else
 			         logger_.debug("NAT-PMP {}: deleted {} {}", gateway_name(),
 			                       protocol_name(request.protocol), request.internal_port);
@@ -306,6 +313,15 @@ void NatPmpClient::send_delete(const engine::MapRequest &request, int tries,
 
 void NatPmpClient::cancel() {
 	exchange_.cancel_all();
+}
+
+engine::ProtocolCounters NatPmpClient::counters() const {
+	engine::ProtocolCounters c = counters_;
+	const ExchangeStats &x = exchange_.stats();
+	c.requests = x.requests;
+	c.retransmissions = x.retransmissions;
+	c.timeouts = x.timeouts;
+	return c;
 }
 
 } // namespace plum::pcp

@@ -57,6 +57,8 @@ public:
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
 	bool unmap_overtakes_map() const noexcept override { return true; }
+	// As PcpClient's: the exchange's counts and each reply's result code.
+	engine::ProtocolCounters counters() const override;
 
 	// An external address notice the gateway multicast (§3.2.1), from the
 	// AnnounceListener: a new address and/or a restart.
@@ -96,6 +98,7 @@ private:
 	MapTracker maps_;
 	std::optional<asio::ip::address_v4> external_;
 	std::vector<AddressWaiter> address_waiters_;
+	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

@@ -157,14 +157,21 @@ void PcpClient::learn_external(const asio::ip::address &address) {
 }
 
 Result<Response> PcpClient::read_reply(const Result<UdpExchange::Reply> &reply, const char *what) {
-	if (!reply)
+	if (!reply) {
+		counters_.count_error(reply.error());
 		return reply.error();
+	}
 	const Bytes &data = reply->data;
-	if (classify(data) == WireKind::NatPmp)
+	if (classify(data) == WireKind::NatPmp) {
+		counters_.count_result("UNSUPP_VERSION");
 		return Error(Errc::unsupported, "the gateway speaks NAT-PMP only");
+	}
 	auto res = decode_response(data);
-	if (!res)
+	if (!res) {
+		counters_.count_error(res.error());
 		return res.error();
+	}
+	counters_.count_error(Error(make_error_code(res->result)));
 	if (res->version != kPcpVersion || res->result == PcpResult::UnsuppVersion)
 		return Error(Errc::unsupported,
 		             "the gateway speaks PCP version " + std::to_string(res->version));
@@ -187,14 +194,14 @@ void PcpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 			    return done(Error(Errc::cancelled));
 		    auto res = read_reply(reply, "ANNOUNCE");
 		    if (!res) {
-			    logger_.info("PCP {}: probe failed: {}", gateway_name(), res.error().message());
+			    logger_.debug("PCP {}: probe failed: {}", gateway_name(), res.error().message());
 			    return done(res.error());
 		    }
 		    // Any version-2 answer proves PCP; a server that does not
 		    // implement ANNOUNCE says UNSUPP_OPCODE and still speaks it.
 		    if (res->result != PcpResult::Success && res->result != PcpResult::UnsuppOpcode) {
 			    const Error e(make_error_code(res->result), "ANNOUNCE");
-			    logger_.info("PCP {}: probe failed: {}", gateway_name(), e.message());
+			    logger_.debug("PCP {}: probe failed: {}", gateway_name(), e.message());
 			    return done(e);
 		    }
 		    engine::ProbeResult out;
@@ -245,9 +252,9 @@ void PcpClient::map(const engine::MapRequest &request,
 		    if (res && !res->map)
 			    res = Error(Errc::malformed, "MAP success without MAP data");
 		    if (!res) {
-			    logger_.info("PCP {}: MAP {} {} failed: {}", gateway_name(),
-			                 protocol_name(request.protocol), request.internal_port,
-			                 res.error().message());
+			    logger_.debug("PCP {}: MAP {} {} failed: {}", gateway_name(),
+			                  protocol_name(request.protocol), request.internal_port,
+			                  res.error().message());
 			    return done(res.error());
 		    }
 		    engine::MapGrant grant;
@@ -295,9 +302,9 @@ void PcpClient::send_delete(const engine::MapRequest &request, int tries,
 		    else if (res->result != PcpResult::Success)
 			    out = Error(make_error_code(res->result), "MAP delete");
 		    if (!out)
-			    logger_.info("PCP {}: delete {} {} failed: {}", gateway_name(),
-			                 protocol_name(request.protocol), request.internal_port,
-			                 out.error().message());
+			    logger_.debug("PCP {}: delete {} {} failed: {}", gateway_name(),
+			                  protocol_name(request.protocol), request.internal_port,
+			                  out.error().message());
 		    else
 			    logger_.debug("PCP {}: deleted {} {}", gateway_name(),
 			                  protocol_name(request.protocol), request.internal_port);
@@ -307,6 +314,15 @@ void PcpClient::send_delete(const engine::MapRequest &request, int tries,
 
 void PcpClient::cancel() {
 	exchange_.cancel_all();
+}
+
+engine::ProtocolCounters PcpClient::counters() const {
+	engine::ProtocolCounters c = counters_;
+	const ExchangeStats &x = exchange_.stats();
+	c.requests = x.requests;
+	c.retransmissions = x.retransmissions;
+	c.timeouts = x.timeouts;
+	return c;
 }
 
 } // namespace plum::pcp

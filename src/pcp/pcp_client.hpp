@@ -61,6 +61,9 @@ public:
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
 	bool unmap_overtakes_map() const noexcept override { return true; }
+	// Requests, retransmissions and timeouts from the exchange; every reply's
+	// result code (or the error instead of a reply) counted by read_reply.
+	engine::ProtocolCounters counters() const override;
 
 	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
 	// unicast to our own socket): its epoch goes to the restart tracking.
@@ -94,6 +97,7 @@ private:
 	engine::ProtocolEvents events_;
 	MapTracker maps_;
 	std::optional<asio::ip::address> external_;
+	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	// Continuations posted by the exchange check this before touching us.
 	std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

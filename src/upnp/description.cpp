@@ -75,6 +75,8 @@ struct Walker {
 	void service(const pugi::xml_node &node) {
 		Service s;
 		s.service_type = xml::text(xml::child(node, "serviceType"));
+		if (!s.service_type.empty() && out.service_types.size() < kMaxServiceTypes)
+			out.service_types.push_back(printable(s.service_type));
 		if (auto v = versioned(s.service_type, kIpPrefix)) {
 			s.version = *v;
 		} else if (auto p = versioned(s.service_type, kPppPrefix)) {

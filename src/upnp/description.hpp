@@ -19,6 +19,7 @@
 #include "http/url.hpp"
 #include "plum/result.hpp"
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,9 @@ struct Description {
 	// WANIPConnection:2, then :1, then WANPPPConnection:1; duplicates kept in
 	// document order, so the client can try the next one.
 	std::vector<Service> services;
+	// Every serviceType in the tree, in document order (for `plumc probe`),
+	// at most kMaxServiceTypes of them.
+	std::vector<std::string> service_types;
 	// For the log: why each WAN*Connection service missing from services was
 	// dropped (no, bad or foreign controlURL), and an unreadable URLBase.
 	std::vector<std::string> dropped;
@@ -47,6 +51,8 @@ struct Description {
 
 // How deep the deviceList nesting may go (the IGD tree uses 3 levels).
 inline constexpr int kMaxDeviceDepth = 8;
+// How many serviceTypes Description::service_types keeps (an IGD has ~6).
+inline constexpr size_t kMaxServiceTypes = 32;
 
 // location: the URL the description was fetched from. controlURLs are
 // resolved against <URLBase> when present, else against location (RFC 3986

@@ -205,6 +205,12 @@ void UpnpClient::cancel() {
 		op->abort(Error(Errc::cancelled, "UPnP operation cancelled"));
 }
 
+void UpnpClient::count_failure(const Error &e) {
+	if (e == Errc::timeout)
+		++counters_.timeouts;
+	counters_.count_error(e);
+}
+
 void UpnpClient::learn_external(const asio::ip::address_v4 &address) {
 	if (external_ && *external_ != address) {
 		logger_.info("UPnP {}: external address changed from {} to {}", gateway_name(),
@@ -252,6 +258,7 @@ void UpnpClient::pump() {
 			continue;
 		in_flight_.push_back(job);
 		job->op->sent = true;
+		++counters_.requests;
 		logger_.verbose("UPnP {}: {}", gateway_name(), job->where);
 		std::weak_ptr<char> alive = alive_;
 		job->handle = http::async_request(io_, job->request, job->limits,
@@ -268,9 +275,12 @@ void UpnpClient::on_soap_reply(const std::shared_ptr<SoapJob> &job, Result<http:
 	pump();
 	if (job->op->finished)
 		return;
-	if (!reply)
+	if (!reply) {
+		count_failure(reply.error());
 		return job->then(transport_error(reply.error(), job->where));
+	}
 	auto res = parse_soap_response(reply->body, job->action, reply->status);
+	counters_.count_error(res ? Error(Errc::ok) : res.error());
 	if (!res) {
 		// A UPnP fault is the router's answer and reads best as it is;
 		// anything else gets the action and URL as context.
@@ -300,7 +310,8 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 		if (ec || alive.expired() || op->finished)
 			return;
 		const Error e(Errc::timeout, op->phase_name());
-		logger_.info("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		logger_.debug("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		count_failure(e);
 		complete<engine::ProbeResult>(op, e);
 	});
 
@@ -314,6 +325,7 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 	};
 	config.timeout = settings_.discover_timeout;
 	op->search = std::make_unique<SsdpSearch>(io_, std::move(config), logger_);
+	++counters_.requests;
 	op->search->start([this, alive, op](Result<SsdpHit> hit) {
 		if (alive.expired())
 			return;
@@ -350,7 +362,8 @@ void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<Ssdp
 	if (!hit) {
 		const Error e = hit.error() == Errc::timeout ? Error(Errc::timeout, "no IGD answered SSDP")
 		                                             : hit.error();
-		logger_.info("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		logger_.debug("UPnP {}: probe failed: {}", gateway_name(), e.message());
+		count_failure(e);
 		return complete<engine::ProbeResult>(op, e);
 	}
 	// SsdpSearch checked both already; the description is fetched only
@@ -374,6 +387,7 @@ void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<Ssdp
 	limits.total_timeout = probe_remaining(*op);
 	limits.connect_timeout = std::min(limits.connect_timeout, limits.total_timeout);
 	std::weak_ptr<char> alive = alive_;
+	++counters_.requests;
 	op->get = http::async_request(
 	    io_, std::move(get), limits,
 	    [this, alive, op, location = hit->location](Result<http::Response> reply) {
@@ -389,14 +403,17 @@ void UpnpClient::probe_description_done(const std::shared_ptr<ProbeOp> &op,
 		return;
 	const std::string where = "description at " + location.to_string();
 	Result<Description> desc = Error(Errc::failed);
-	if (!reply)
+	if (!reply) {
+		count_failure(reply.error());
 		desc = transport_error(reply.error(), where);
-	else if (reply->status != 200)
+	} else if (reply->status != 200)
 		desc = Error(http::status_error_code(reply->status), where);
 	else
 		desc = parse_description(reply->body, location);
+	if (reply)
+		counters_.count_error(desc ? Error(Errc::ok) : desc.error());
 	if (!desc) {
-		logger_.info("UPnP {}: probe failed: {}", gateway_name(), desc.error().message());
+		logger_.debug("UPnP {}: probe failed: {}", gateway_name(), desc.error().message());
 		return complete<engine::ProbeResult>(op, desc.error());
 	}
 	for (const auto &why : desc->dropped)
@@ -452,7 +469,7 @@ void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
 		    // PCP probe does) and a later map() asks again.
 		    const bool wan_down = !ip && ip.error() == Errc::failed;
 		    if (!ip && !wan_down) {
-			    logger_.info("UPnP {}: probe failed: {}", gateway_name(), ip.error().message());
+			    logger_.debug("UPnP {}: probe failed: {}", gateway_name(), ip.error().message());
 			    return complete<engine::ProbeResult>(op, ip.error());
 		    }
 		    const Service &svc = op->desc.services[op->chosen];
@@ -461,9 +478,20 @@ void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
 		        ip ? asio::ip::address(*ip) : asio::ip::address(asio::ip::address_v4::any());
 		    out.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
 		    out.detail = op->desc.friendly_name + " " + svc.service_type;
-		    logger_.info("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
-		                 out.detail, svc.control_url.to_string(),
-		                 ip ? ip->to_string() : ip.error().message(), out.rtt.count());
+		    engine::UpnpDevice device;
+		    device.friendly_name = op->desc.friendly_name;
+		    device.manufacturer = op->desc.manufacturer;
+		    device.model_name = op->desc.model_name;
+		    device.model_number = op->desc.model_number;
+		    device.device_type = op->desc.device_type;
+		    device.igd_version = op->desc.igd_version;
+		    device.service_type = svc.service_type;
+		    device.control_url = svc.control_url.to_string();
+		    device.services = op->desc.service_types;
+		    out.upnp = std::move(device);
+		    logger_.debug("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
+		                  out.detail, svc.control_url.to_string(),
+		                  ip ? ip->to_string() : ip.error().message(), out.rtt.count());
 		    description_ = std::move(op->desc);
 		    service_index_ = op->chosen;
 		    if (ip)
@@ -546,9 +574,9 @@ void UpnpClient::map_add_any(const std::shared_ptr<MapOp> &op) {
 			     return map_refused(op, r.error(), true);
 		     auto port = reserved_port_from(*r);
 		     if (!port) {
-			     logger_.info("UPnP {}: AddAnyPortMapping {} {}: {}", gateway_name(),
-			                  protocol_name(op->request.protocol), op->request.internal_port,
-			                  port.error().message());
+			     logger_.debug("UPnP {}: AddAnyPortMapping {} {}: {}", gateway_name(),
+			                   protocol_name(op->request.protocol), op->request.internal_port,
+			                   port.error().message());
 			     return complete<engine::MapGrant>(op, port.error());
 		     }
 		     map_granted(op, *port);
@@ -602,8 +630,8 @@ void UpnpClient::map_refused(const std::shared_ptr<MapOp> &op, const Error &erro
 			return map_add(op);
 		}
 	}
-	logger_.info("UPnP {}: map {} {} failed: {}", gateway_name(), proto, op->request.internal_port,
-	             error.message());
+	logger_.debug("UPnP {}: map {} {} failed: {}", gateway_name(), proto, op->request.internal_port,
+	              error.message());
 	complete<engine::MapGrant>(op, error);
 }
 
@@ -627,9 +655,9 @@ void UpnpClient::map_granted(const std::shared_ptr<MapOp> &op, uint16_t external
 		grant.external_port = external_port;
 		grant.lifetime = op->lease;
 		grant.internal_port = op->request.internal_port;
-		logger_.info("UPnP {}: {} {} -> {}:{}, lease {} s", gateway_name(),
-		             protocol_name(op->request.protocol), op->request.internal_port,
-		             grant.external_address.to_string(), external_port, op->lease);
+		logger_.debug("UPnP {}: {} {} -> {}:{}, lease {} s", gateway_name(),
+		              protocol_name(op->request.protocol), op->request.internal_port,
+		              grant.external_address.to_string(), external_port, op->lease);
 		complete<engine::MapGrant>(op, std::move(grant));
 	};
 	if (external_)
@@ -677,8 +705,8 @@ void UpnpClient::unmap(const engine::MapRequest &request, std::function<void(Res
 	     build_delete_port_mapping(s->service_type, "", request.external_port, proto),
 	     settings_.mapping_timeout, [this, op, request, proto](Result<SoapResponse> r) {
 		     if (!r && !is(r.error(), UpnpError::NoSuchEntryInArray)) {
-			     logger_.info("UPnP {}: delete {} {} failed: {}", gateway_name(), proto,
-			                  request.external_port, r.error().message());
+			     logger_.debug("UPnP {}: delete {} {} failed: {}", gateway_name(), proto,
+			                   request.external_port, r.error().message());
 			     return complete<void>(op, r.error());
 		     }
 		     logger_.debug("UPnP {}: deleted {} {}{}", gateway_name(), proto, request.external_port,

@@ -89,6 +89,8 @@ public:
 	// dropped: cleanup right after creating many mappings sends nothing
 	// for the ones still waiting for a connection.
 	bool withdraw_map(const engine::MapRequest &request) override;
+	// SSDP searches and HTTP requests sent, timeouts, each answer's outcome.
+	engine::ProtocolCounters counters() const override { return counters_; }
 
 	// An SSDP NOTIFY from the gateway (notify_listener.hpp). The first
 	// ssdp:alive after a ssdp:byebye, or with a BOOTID.UPNP.ORG other than
@@ -146,6 +148,8 @@ private:
 	uint16_t random_port(const MapOp &op);
 
 	void learn_external(const asio::ip::address_v4 &address);
+	// A request that got no answer: a timeout or what the network said.
+	void count_failure(const Error &e);
 	std::string gateway_name() const;
 
 	asio::io_context &io_;
@@ -157,6 +161,7 @@ private:
 	size_t service_index_ = 0;
 	std::optional<asio::ip::address_v4> external_;
 	bool permanent_only_ = false;
+	engine::ProtocolCounters counters_;
 	std::optional<uint32_t> boot_id_; // the device's BOOTID.UPNP.ORG, once seen
 	bool said_byebye_ = false;        // since the last ssdp:alive
 

@@ -3,6 +3,7 @@
 // pins --gateway 127.0.0.1 and the responder's port: nothing leaves
 // loopback.
 #include "fake_igd.hpp"
+#include "mini_json.hpp"
 #include "pcp_responder.hpp"
 #include "subprocess.hpp"
 
@@ -12,9 +13,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <thread>
 
 using namespace std::chrono_literals;
 using plum::test::FakeIgd;
+using plum::test::Json;
+using plum::test::JsonParser;
 using plum::test::PcpResponder;
 using plum::test::Subprocess;
 
@@ -88,8 +93,9 @@ TEST_CASE("--help lists every command and option and exits 0") {
 	CHECK(r.err.empty());
 	for (const char *word :
 	     {"map tcp|udp INTERNAL [EXTERNAL]", "unmap tcp|udp INTERNAL [EXTERNAL]", "probe",
-	      "local-address", "--gateway", "--local", "--protocol", "--pcp-port", "--ssdp",
-	      "--timeout", "--lifetime", "--hold", "-vv", "--json", "--help", "--version", "nonce"})
+	      "local-address", "status", "PLUMC_STATUS_DIR", "--gateway", "--local", "--protocol",
+	      "--pcp-port", "--ssdp", "--timeout", "--lifetime", "--hold", "-vv", "--json", "--help",
+	      "--version", "nonce"})
 		CHECK_MESSAGE(has(r.out, word), word);
 	// --help wins over everything else on the line, mistakes included.
 	Run r2 = plumc({"map", "sctp", "--help"});
@@ -117,6 +123,8 @@ TEST_CASE("usage errors: exit 2, one line on stderr with a hint to --help, no pa
 	    {"map", "tcp", "80", "81", "82"},
 	    {"unmap", "udp"},
 	    {"probe", "extra"},
+	    {"status", "extra"},
+	    {"status", "--hold"},
 	    {"unmap", "tcp", "80", "--hold"},
 	    {"map", "tcp", "80", "--lifetime", "0"},
 	    {"map", "tcp", "80", "--frob"},
@@ -471,4 +479,183 @@ TEST_CASE("all three protocols at once: probe lists each, PCP is chosen and maps
 	CHECK(has(m.out, "via PCP"));
 	CHECK(router.mappings().size() == 1);
 	CHECK(igd.mappings().empty());
+}
+
+namespace {
+
+// Every line of `out`, each parsed as one JSON object (a test failure if not).
+std::vector<Json> json_lines(const std::string &out) {
+	std::vector<Json> v;
+	for (size_t pos = 0; pos < out.size();) {
+		size_t end = out.find('\n', pos);
+		if (end == std::string::npos)
+			end = out.size();
+		auto j = JsonParser::parse(std::string_view(out).substr(pos, end - pos));
+		CHECK_MESSAGE(j, out.substr(pos, end - pos));
+		if (j)
+			v.push_back(std::move(*j));
+		pos = end + 1;
+	}
+	return v;
+}
+
+const Json *protocol_entry(const Json &probe, const std::string &name) {
+	for (const auto &e : probe["protocols"].array)
+		if (e["protocol"].str() == name)
+			return &e;
+	return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("probe --json against the mock router: every field, parsed") {
+	PcpResponder router;
+	router.set_epoch(4242);
+	FakeIgd igd;
+	igd.set_igd_version(2);
+	igd.set_external_ip(router.external_address());
+	Run p = plumc({"--gateway", "127.0.0.1", "--local", "127.0.0.1", "--ssdp",
+	               "127.0.0.1:" + std::to_string(igd.ssdp_port()), "--timeout", "3000",
+	               "--pcp-port", std::to_string(router.port()), "--json", "probe"});
+	REQUIRE_MESSAGE(p.code == 0, p.err);
+	auto j = JsonParser::parse(p.out);
+	REQUIRE_MESSAGE(j, p.out);
+	CHECK((*j)["gateway"].str() == "127.0.0.1");
+	CHECK((*j)["local_address"].str() == "127.0.0.1");
+	CHECK_FALSE((*j)["direct"].flag());
+	CHECK((*j)["chosen"].str() == "PCP");
+	CHECK((*j)["external_address"].str() == router.external_address().to_string());
+	CHECK((*j)["verdict"].str() == "public");
+	CHECK_FALSE((*j)["double_nat"].flag());
+	CHECK_FALSE((*j)["cgnat"].flag());
+	CHECK((*j)["protocols"].array.size() == 3);
+
+	const Json *pcp = protocol_entry(*j, "PCP");
+	REQUIRE(pcp);
+	CHECK((*pcp)["answered"].flag());
+	CHECK((*pcp)["epoch"].integer() >= 4242);
+	CHECK((*pcp)["epoch"].integer() < 4242 + 60);
+	CHECK((*pcp)["rtt_ms"].number >= 0);
+	CHECK((*pcp)["rtt_ms"].number < 3000);
+	CHECK_FALSE(pcp->has("upnp"));
+
+	const Json *pmp = protocol_entry(*j, "NAT-PMP");
+	REQUIRE(pmp);
+	CHECK((*pmp)["answered"].flag());
+	CHECK((*pmp)["external_address"].str() == router.external_address().to_string());
+	CHECK((*pmp)["epoch"].integer() >= 4242);
+
+	const Json *upnp = protocol_entry(*j, "UPnP");
+	REQUIRE(upnp);
+	CHECK((*upnp)["answered"].flag());
+	CHECK((*upnp)["external_address"].str() == router.external_address().to_string());
+	CHECK_FALSE(upnp->has("epoch"));
+	const Json &dev = (*upnp)["upnp"];
+	CHECK(dev["friendly_name"].str() == "plum fake IGD");
+	CHECK(dev["manufacturer"].str() == "plum tests");
+	CHECK(dev["model_name"].str() == "FakeIgd");
+	CHECK(dev["model_number"].str() == "2");
+	CHECK(dev["igd_version"].integer() == 2);
+	CHECK(dev["device_type"].str() == "urn:schemas-upnp-org:device:InternetGatewayDevice:2");
+	CHECK(dev["service_type"].str() == "urn:schemas-upnp-org:service:WANIPConnection:2");
+	CHECK(dev["control_url"].str().rfind(
+	          "http://127.0.0.1:" + std::to_string(igd.http_port()) + "/", 0) == 0);
+	bool listed = false;
+	for (const auto &svc : dev["services"].array)
+		listed = listed || svc.str() == "urn:schemas-upnp-org:service:WANIPConnection:2";
+	CHECK(listed);
+}
+
+TEST_CASE("probe --json: carrier-grade and private external addresses get their verdict") {
+	PcpResponder router;
+	router.set_external_address(asio::ip::make_address_v4("100.64.3.4"));
+	Run p = plumc(at(router, {"--json", "probe"}, "natpmp"));
+	REQUIRE_MESSAGE(p.code == 0, p.err);
+	auto j = JsonParser::parse(p.out);
+	REQUIRE(j);
+	CHECK((*j)["external_address"].str() == "100.64.3.4");
+	CHECK((*j)["verdict"].str() == "cgnat");
+	CHECK((*j)["double_nat"].flag());
+	CHECK((*j)["cgnat"].flag());
+
+	router.set_external_address(asio::ip::make_address_v4("192.168.50.2"));
+	Run q = plumc(at(router, {"--json", "probe"}, "natpmp"));
+	REQUIRE_MESSAGE(q.code == 0, q.err);
+	auto k = JsonParser::parse(q.out);
+	REQUIRE(k);
+	CHECK((*k)["verdict"].str() == "double_nat");
+	CHECK_FALSE((*k)["cgnat"].flag());
+}
+
+TEST_CASE("map --hold --json prints the counters; plumc status lists the holder") {
+	namespace fs = std::filesystem;
+	const char *dir_env = std::getenv("PLUMC_STATUS_DIR");
+	REQUIRE_MESSAGE(dir_env != nullptr, "meson sets PLUMC_STATUS_DIR for this test");
+	const std::string dir = dir_env;
+	PcpResponder router;
+	router.drop_next(1); // one retransmission to count
+	const std::string announce = std::to_string(free_udp_port());
+	auto args = at(
+	    router,
+	    {"--json", "--announce-port", announce, "map", "tcp", "7010", "--hold", "--lifetime", "2"},
+	    "pcp");
+	args.insert(args.begin(), plumc_path());
+	Subprocess p(args);
+	// The mapping, then a stats line after it.
+	REQUIRE_MESSAGE(p.read_until([&] { return has(p.out(), "{\"stats\":"); }, 10s), p.err());
+	const std::string pid = std::to_string(p.pid());
+	const std::string file = dir + "/" + pid + ".status";
+	CHECK(fs::exists(file));
+
+	// plumc status, as another process: it reads the holder's file. Wait
+	// for a renewal (lifetime 2 s: one every ~1 s) to show there.
+	bool renewed = false;
+	Json holder;
+	for (int i = 0; i < 40 && !renewed; ++i) {
+		Run st = plumc({"status", "--json"});
+		REQUIRE_MESSAGE(st.code == 0, st.err);
+		auto j = JsonParser::parse(st.out);
+		REQUIRE_MESSAGE(j, st.out);
+		for (const auto &h : (*j)["holders"].array)
+			if (std::to_string(h["pid"].integer()) == pid) {
+				holder = h;
+				renewed = h["stats"]["protocols"]["PCP"]["renewals"].integer() >= 1;
+			}
+		if (!renewed)
+			std::this_thread::sleep_for(100ms);
+	}
+	CHECK(renewed);
+	REQUIRE(holder.has("stats"));
+	const Json &stats = holder["stats"];
+	CHECK(stats["active"].str() == "PCP");
+	CHECK(stats["gateway"].str() == "127.0.0.1");
+	CHECK(stats["protocols"]["PCP"]["retransmissions"].integer() >= 1);
+	CHECK(stats["protocols"]["PCP"]["results"]["SUCCESS"].integer() >= 2);
+	REQUIRE(stats["mappings"].array.size() == 1);
+	CHECK(stats["mappings"][0]["internal_port"].integer() == 7010);
+	CHECK(stats["mappings"][0]["state"].str() == "SUCCESS");
+	CHECK(stats["mappings"][0]["renewals"].integer() >= 1);
+	CHECK(stats["mappings"][0]["age_ms"].integer() > 0);
+
+	Run text = plumc({"status"});
+	CHECK(text.code == 0);
+	CHECK(has(text.out, "plumc map --hold, pid " + pid + ":\n"));
+	CHECK(has(text.out, "mapping 0: SUCCESS TCP 7010 -> "));
+
+	p.signal(SIGTERM);
+	CHECK(p.wait(10s) == 0);
+	CHECK(router.mappings().empty());
+	CHECK_FALSE(fs::exists(file));
+	// Every line is one JSON object: states, and a stats object after each
+	// change and at exit.
+	auto lines_json = json_lines(p.out());
+	REQUIRE(lines_json.size() >= 4);
+	CHECK(lines_json.front()["state"].str() == "SUCCESS");
+	CHECK(lines_json[1].has("stats"));
+	CHECK(lines_json[lines_json.size() - 2]["state"].str() == "DESTROYED");
+	const Json &last = lines_json.back()["stats"];
+	CHECK(last["mappings"].array.empty());
+	CHECK(last["protocols"]["PCP"]["renewals"].integer() >= 1);
+	Run after = plumc({"status", "--json"});
+	CHECK(!has(after.out, "\"pid\":" + pid + ","));
 }

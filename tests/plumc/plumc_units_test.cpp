@@ -1,8 +1,16 @@
 // plumc's pure parts, in-process: argument parsing, the one-shot PCP
 // nonce, and the output formats.
+#include "mini_json.hpp"
 #include "nonce.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "status.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <doctest/doctest.h>
 
@@ -209,7 +217,7 @@ TEST_CASE("output: probe report") {
 	      "\"external_address\":null,\"epoch\":77,\"elapsed_ms\":1.500},"
 	      "{\"protocol\":\"UPnP\",\"answered\":false,\"error\":\"plum: timed out: no SSDP "
 	      "answer\",\"elapsed_ms\":2000.000}],\"chosen\":\"PCP\",\"external_address\":"
-	      "\"10.1.2.3\",\"double_nat\":true,\"cgnat\":false}\n");
+	      "\"10.1.2.3\",\"double_nat\":true,\"cgnat\":false,\"verdict\":\"double_nat\"}\n");
 
 	r.external_address.reset();
 	r.chosen.reset();
@@ -218,4 +226,197 @@ TEST_CASE("output: probe report") {
 	CHECK(format_probe(r, true).find(
 	          "\"chosen\":null,\"external_address\":null,\"double_nat\":null") !=
 	      std::string::npos);
+}
+
+TEST_CASE("output: the probe verdict on the path to the internet") {
+	ProbeReport r;
+	CHECK(nat_verdict_name(r) == "unknown");
+	r.external_address = asio::ip::make_address("0.0.0.0");
+	CHECK(nat_verdict_name(r) == "unknown");
+	r.external_address = asio::ip::make_address("1.2.3.4");
+	CHECK(nat_verdict_name(r) == "public");
+	r.external_address = asio::ip::make_address("192.168.0.9");
+	CHECK(nat_verdict_name(r) == "double_nat");
+	r.external_address = asio::ip::make_address("100.64.0.1");
+	CHECK(nat_verdict_name(r) == "cgnat");
+	r.external_address = asio::ip::make_address("100.127.255.255");
+	CHECK(nat_verdict_name(r) == "cgnat");
+	r.external_address = asio::ip::make_address("100.128.0.1");
+	CHECK(nat_verdict_name(r) == "public");
+	r.direct = true;
+	CHECK(nat_verdict_name(r) == "direct");
+}
+
+TEST_CASE("output: probe --json carries the UPnP device as fields") {
+	ProbeReport r;
+	r.gateway = "192.168.1.1";
+	r.local_address = "192.168.1.20";
+	engine::ProbeResult upnp;
+	upnp.external_address = asio::ip::make_address("100.64.7.7");
+	engine::UpnpDevice d;
+	d.friendly_name = "Box \"7\"\n";
+	d.manufacturer = "ACME";
+	d.model_name = "Router";
+	d.model_number = "2";
+	d.device_type = "urn:schemas-upnp-org:device:InternetGatewayDevice:2";
+	d.igd_version = 2;
+	d.service_type = "urn:schemas-upnp-org:service:WANIPConnection:2";
+	d.control_url = "http://192.168.1.1:5000/ctl/IPConn";
+	d.services = {"urn:schemas-upnp-org:service:Layer3Forwarding:1",
+	              "urn:schemas-upnp-org:service:WANIPConnection:2"};
+	upnp.upnp = d;
+	r.entries.push_back({MappingProtocol::Upnp, upnp, std::nullopt, 3000us});
+	r.chosen = MappingProtocol::Upnp;
+	r.external_address = upnp.external_address;
+	auto j = test::JsonParser::parse(format_probe(r, true));
+	REQUIRE(j);
+	const auto &dev = (*j)["protocols"][0]["upnp"];
+	CHECK(dev["friendly_name"].str() == "Box \"7\"\n");
+	CHECK(dev["manufacturer"].str() == "ACME");
+	CHECK(dev["model_name"].str() == "Router");
+	CHECK(dev["model_number"].str() == "2");
+	CHECK(dev["igd_version"].integer() == 2);
+	CHECK(dev["service_type"].str() == d.service_type);
+	CHECK(dev["control_url"].str() == d.control_url);
+	REQUIRE(dev["services"].array.size() == 2);
+	CHECK(dev["services"][1].str() == d.service_type);
+	CHECK((*j)["verdict"].str() == "cgnat");
+	CHECK((*j)["cgnat"].flag());
+}
+
+namespace {
+
+Stats sample_stats() {
+	Stats s;
+	s.active = MappingProtocol::Pcp;
+	s.gateway = "192.168.1.1";
+	s.local_address = "192.168.1.20";
+	s.external_address = "1.2.3.4";
+	s.pcp.requests = 7;
+	s.pcp.retransmissions = 2;
+	s.pcp.timeouts = 1;
+	s.pcp.renewals = 3;
+	s.pcp.recreations = 1;
+	s.pcp.results = {{"SUCCESS", 5}, {"NO_RESOURCES", 1}, {"timeout", 1}};
+	s.upnp.results = {{"UPnP 718", 2}};
+	MappingStats m;
+	m.id = 4;
+	m.state = State::Success;
+	m.protocol = IpProtocol::Udp;
+	m.mapping_protocol = MappingProtocol::Pcp;
+	m.internal_port = 5000;
+	m.external_port = 5001;
+	m.external_host = "1.2.3.4";
+	m.age = 12345ms;
+	m.renewals = 3;
+	m.recreations = 1;
+	m.failures = 1;
+	m.last_error = "PCP: NO_RESOURCES: MAP";
+	s.mappings.push_back(m);
+	return s;
+}
+
+} // namespace
+
+TEST_CASE("output: stats as JSON and as text") {
+	const Stats s = sample_stats();
+	auto j = test::JsonParser::parse(stats_json(s));
+	REQUIRE(j);
+	CHECK((*j)["active"].str() == "PCP");
+	CHECK((*j)["gateway"].str() == "192.168.1.1");
+	CHECK((*j)["external_address"].str() == "1.2.3.4");
+	CHECK_FALSE((*j)["double_nat"].flag());
+	const auto &pcp = (*j)["protocols"]["PCP"];
+	CHECK(pcp["requests"].integer() == 7);
+	CHECK(pcp["retransmissions"].integer() == 2);
+	CHECK(pcp["timeouts"].integer() == 1);
+	CHECK(pcp["renewals"].integer() == 3);
+	CHECK(pcp["recreations"].integer() == 1);
+	CHECK(pcp["results"]["SUCCESS"].integer() == 5);
+	CHECK(pcp["results"]["NO_RESOURCES"].integer() == 1);
+	CHECK((*j)["protocols"]["UPnP"]["results"]["UPnP 718"].integer() == 2);
+	CHECK((*j)["protocols"]["NAT-PMP"]["requests"].integer() == 0);
+	const auto &m = (*j)["mappings"][0];
+	CHECK(m["id"].integer() == 4);
+	CHECK(m["state"].str() == "SUCCESS");
+	CHECK(m["protocol"].str() == "UDP");
+	CHECK(m["external_port"].integer() == 5001);
+	CHECK(m["age_ms"].integer() == 12345);
+	CHECK(m["last_error"].str() == "PCP: NO_RESOURCES: MAP");
+
+	Stats empty;
+	auto e = test::JsonParser::parse(stats_json(empty));
+	REQUIRE(e);
+	CHECK((*e)["external_address"].is_null());
+	CHECK((*e)["mappings"].array.empty());
+
+	const std::string text = stats_text(s);
+	CHECK(text.find("gateway 192.168.1.1, local address 192.168.1.20, using PCP, external "
+	                "address 1.2.3.4\n") == 0);
+	CHECK(text.find("PCP      requests 7, retransmissions 2, timeouts 1, renewals 3, "
+	                "re-creations 1; NO_RESOURCES 1, SUCCESS 5, timeout 1\n") != std::string::npos);
+	CHECK(text.find("mapping 4: SUCCESS UDP 5000 -> 1.2.3.4:5001 via PCP, age 12.3 s, renewals "
+	                "3, re-creations 1, failures 1, last error: PCP: NO_RESOURCES: MAP\n") !=
+	      std::string::npos);
+}
+
+TEST_CASE("status files: written atomically, listed while the pid lives, removed") {
+	namespace fs = std::filesystem;
+	const fs::path dir =
+	    fs::temp_directory_path() / ("plumc-status-test-" + std::to_string(::getpid()));
+	fs::remove_all(dir);
+	{
+		StatusFile f(dir.string(), ::getpid());
+		REQUIRE(f.write(stats_json(sample_stats()), stats_text(sample_stats())).ok());
+		CHECK(fs::exists(f.path()));
+		CHECK_FALSE(fs::exists(f.path() + ".tmp"));
+		// A file whose process is gone, and files that are not status files.
+		std::ofstream(dir / "999999999.status") << "{}\n";
+		std::ofstream(dir / "notes.txt") << "x";
+		std::ofstream(dir / "12x.status") << "{}\n";
+		auto list = read_status(dir.string());
+		REQUIRE(list.size() == 1);
+		CHECK(list[0].pid == ::getpid());
+		auto j = test::JsonParser::parse(format_status(list, true));
+		REQUIRE(j);
+		CHECK((*j)["holders"][0]["pid"].integer() == ::getpid());
+		CHECK((*j)["holders"][0]["stats"]["protocols"]["PCP"]["requests"].integer() == 7);
+		const std::string text = format_status(list, false);
+		CHECK(text.find("plumc map --hold, pid " + std::to_string(::getpid()) + ":\n") == 0);
+		CHECK(text.find("mapping 4: SUCCESS") != std::string::npos);
+		// Rewritten: the new content replaces the old.
+		Stats later = sample_stats();
+		later.pcp.requests = 8;
+		REQUIRE(f.write(stats_json(later), stats_text(later)).ok());
+		list = read_status(dir.string());
+		REQUIRE(list.size() == 1);
+		CHECK((*test::JsonParser::parse(list[0].json))["protocols"]["PCP"]["requests"].integer() ==
+		      8);
+	}
+	CHECK(read_status(dir.string()).empty()); // the destructor removed it
+	CHECK(format_status({}, false) == "no plumc map --hold is running\n");
+	CHECK(format_status({}, true) == "{\"holders\":[]}\n");
+	fs::remove_all(dir);
+}
+
+TEST_CASE("status dir: the variable, else by user") {
+	const char *old = std::getenv("PLUMC_STATUS_DIR");
+	const std::string saved = old ? old : "";
+	::setenv("PLUMC_STATUS_DIR", "/tmp/somewhere", 1);
+	CHECK(status_dir() == "/tmp/somewhere");
+	::unsetenv("PLUMC_STATUS_DIR");
+	if (::geteuid() == 0)
+		CHECK(status_dir() == "/run/plumc");
+	else
+		CHECK(status_dir().find("plumc") != std::string::npos);
+	if (old)
+		::setenv("PLUMC_STATUS_DIR", saved.c_str(), 1);
+}
+
+TEST_CASE("mini_json: the checker itself rejects what is not JSON") {
+	CHECK(test::JsonParser::parse("{\"a\":[1,2.5,-3e2,true,null,\"\\u00e9\\ud83d\\ude00\"]}"));
+	CHECK((*test::JsonParser::parse("\"\\u00e9\"")).str() == "\xc3\xa9");
+	for (const char *bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "01", "\"\x01\"", "tru",
+	                        "{} {}", "\"\\x\"", "\"\\udc00\"", "[1 2]"})
+		CHECK_MESSAGE(!test::JsonParser::parse(bad), bad);
 }

@@ -80,6 +80,7 @@ public:
 	}
 
 	void signal(int sig) { ::kill(pid_, sig); }
+	pid_t pid() const noexcept { return pid_; }
 
 	// Reads everything until the child exits: its exit code, 128 + the
 	// signal that killed it, or -1 when it did not end in time (it is then

@@ -8,6 +8,7 @@
 #include "net/address.hpp"
 #include "nonce.hpp"
 #include "output.hpp"
+#include "status.hpp"
 
 #include <asio/io_context.hpp>
 
@@ -149,6 +150,7 @@ const char *command_name(Command c) {
 	case Command::Unmap: return "unmap";
 	case Command::Probe: return "probe";
 	case Command::LocalAddress: return "local-address";
+	case Command::Status: return "status";
 	case Command::None: break;
 	}
 	return "plumc";
@@ -317,6 +319,11 @@ int run_local_address(const Options &o) {
 		return kExitFailure;
 	}
 	print(format_local_address(env->local.to_string(), o.json));
+	return kExitOk;
+}
+
+int run_status(const Options &o) {
+	print(format_status(read_status(status_dir()), o.json));
 	return kExitOk;
 }
 

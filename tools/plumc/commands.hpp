@@ -21,6 +21,8 @@ int run_map_hold(const Options &options);
 int run_unmap(const Options &options);
 int run_probe(const Options &options);
 int run_local_address(const Options &options);
+// The status files of the running holders (status.hpp).
+int run_status(const Options &options);
 
 // "plumc: <what>: <error message>" on stderr.
 void report_error(std::string_view what, const Error &error);

@@ -7,15 +7,22 @@
 // self-pipe; the work runs here, never in the handler), and the engine's
 // callbacks, which run on the engine's thread, are posted here too, so that
 // output stays in order and no state is shared between threads.
+//
+// The counters (Client::stats()) go to the status file that `plumc status`
+// reads (status.hpp), on every change and every kStatusRefresh, and with
+// --json also to stdout as {"stats":{...}} after each change and at exit.
 #include "commands.hpp"
 
 #include "output.hpp"
+#include "status.hpp"
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+
+#include <unistd.h>
 
 #include <csignal>
 #include <thread>
@@ -31,8 +38,8 @@ using std::chrono::milliseconds;
 class Holder {
 public:
 	explicit Holder(const Options &o)
-	    : options_(o), signals_(io_, SIGINT, SIGTERM), stop_timer_(io_),
-	      timeout_(effective_timeout(o)) {}
+	    : options_(o), signals_(io_, SIGINT, SIGTERM), stop_timer_(io_), refresh_timer_(io_),
+	      timeout_(effective_timeout(o)), status_(status_dir(), ::getpid()) {}
 
 	int run() {
 		signals_.async_wait([this](std::error_code ec, int signal) {
@@ -43,6 +50,7 @@ public:
 			report_error("map", r.error());
 			return kExitFailure;
 		}
+		refresh();
 		// The first result (or its error) comes through the future; every
 		// change after it through the callback. Both are handed to our loop.
 		auto future = client_.create_mapping(
@@ -60,6 +68,11 @@ public:
 
 		auto work = asio::make_work_guard(io_);
 		io_.run(); // until stop()
+		refresh_timer_.cancel();
+		// The last word on the counters, while the client still runs.
+		if (options_.json)
+			print("{\"stats\":" + stats_json(client_.stats()) + "}\n");
+		status_.remove();
 
 		// Whatever is left (a mapping still being created, or one the
 		// router did not confirm deleting in time) goes now, bounded by the
@@ -87,9 +100,34 @@ private:
 		}
 		id_ = r->id;
 		print(format_state(State::Success, r->mapping, options_.json));
+		publish(options_.json);
 		for (auto &[state, m] : early_)
 			on_change(state, m);
 		early_.clear();
+	}
+
+	// Writes the status file (and with print, the stats line on stdout).
+	void publish(bool print_line) {
+		const Stats stats = client_.stats();
+		const std::string json = stats_json(stats);
+		if (print_line)
+			print("{\"stats\":" + json + "}\n");
+		if (auto r = status_.write(json, stats_text(stats)); !r && !status_failed_) {
+			status_failed_ = true; // said once; plumc status will not list us
+			if (options_.verbosity > 0)
+				report_error("status file", r.error());
+		}
+	}
+
+	// Keeps the status file fresh (ages, counters) between changes.
+	void refresh() {
+		if (!stopping_)
+			publish(false);
+		refresh_timer_.expires_after(kStatusRefresh);
+		refresh_timer_.async_wait([this](std::error_code ec) {
+			if (!ec)
+				refresh();
+		});
 	}
 
 	void on_change(State state, const Mapping &m) {
@@ -101,8 +139,11 @@ private:
 			return;
 		}
 		print(format_state(state, m, options_.json));
-		if (state == State::Destroyed && stopping_)
+		if (state == State::Destroyed && stopping_) {
 			io_.stop();
+			return;
+		}
+		publish(options_.json);
 	}
 
 	void on_signal(int) {
@@ -130,7 +171,10 @@ private:
 	asio::io_context io_;
 	asio::signal_set signals_;
 	asio::steady_timer stop_timer_;
+	asio::steady_timer refresh_timer_;
 	milliseconds timeout_;
+	StatusFile status_;
+	bool status_failed_ = false;
 	// Declared after io_: destroyed (and cleaned up) before the loop that
 	// its callbacks post to.
 	Client client_;

@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
 		case Command::Unmap: return run_unmap(o);
 		case Command::Probe: return run_probe(o);
 		case Command::LocalAddress: return run_local_address(o);
+		case Command::Status: return run_status(o);
 		case Command::None: break;
 		}
 	} catch (const std::exception &e) {

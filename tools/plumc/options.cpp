@@ -188,8 +188,10 @@ struct Parser {
 		} else if (c == "unmap") {
 			o.command = Command::Unmap;
 			mapping_arguments("unmap");
-		} else if (c == "probe" || c == "local-address") {
-			o.command = c == "probe" ? Command::Probe : Command::LocalAddress;
+		} else if (c == "probe" || c == "local-address" || c == "status") {
+			o.command = c == "probe"           ? Command::Probe
+			            : c == "local-address" ? Command::LocalAddress
+			                                   : Command::Status;
 			if (positional.size() > 1)
 				fail(c + ": unexpected argument " + quoted(positional[1]));
 		} else {
@@ -244,6 +246,15 @@ commands:
         answered.
   local-address
         Print the local address that routes to the gateway.
+  status
+        The counters of every running `plumc map --hold` (requests,
+        retransmissions, timeouts, renewals, re-creations and results per
+        protocol; each mapping's age, renewals and last error). Each holder
+        writes them to <dir>/<pid>.status (first line JSON, then text) on
+        every change and every 2 s, and removes the file when it exits;
+        <dir> is $PLUMC_STATUS_DIR, else /run/plumc for root, else
+        $XDG_RUNTIME_DIR/plumc, else /tmp/plumc-<uid>. With --json:
+        {"holders":[{"pid":N,"stats":{...}}]}.
 
 options:
   --gateway ADDR        the gateway's IPv4 address (default: the default route's)
@@ -260,7 +271,10 @@ options:
   --hold                map: keep the mapping until SIGINT/SIGTERM
   -v, -vv, -vvv         log to stderr: info, debug, verbose
   --json                machine-readable output: one JSON object (per line
-                        with --hold)
+                        with --hold: each change, then {"stats":{...}} with
+                        the counters; probe adds the UPnP device and a
+                        "verdict": direct, public, double_nat, cgnat or
+                        unknown)
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 

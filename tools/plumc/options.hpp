@@ -13,7 +13,7 @@
 
 namespace plum::plumc {
 
-enum class Command { None, Map, Unmap, Probe, LocalAddress };
+enum class Command { None, Map, Unmap, Probe, LocalAddress, Status };
 
 struct Options {
 	Command command = Command::None;

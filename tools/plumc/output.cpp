@@ -69,7 +69,135 @@ std::string nat_verdict(const asio::ip::address &external) {
 	return "external address " + a + " is public: no double NAT";
 }
 
+std::string string_array(const std::vector<std::string> &items) {
+	std::string out = "[";
+	for (const auto &i : items) {
+		if (out.size() > 1)
+			out += ',';
+		out += json_string(i);
+	}
+	return out + "]";
+}
+
+std::string upnp_device_json(const engine::UpnpDevice &d) {
+	return JsonObject()
+	    .add_string("friendly_name", d.friendly_name)
+	    .add_string("manufacturer", d.manufacturer)
+	    .add_string("model_name", d.model_name)
+	    .add_string("model_number", d.model_number)
+	    .add_string("device_type", d.device_type)
+	    .add_int("igd_version", d.igd_version)
+	    .add_string("service_type", d.service_type)
+	    .add_string("control_url", d.control_url)
+	    .add_raw("services", string_array(d.services))
+	    .str();
+}
+
+std::string protocol_stats_json(const ProtocolStats &p) {
+	JsonObject results;
+	for (const auto &[name, n] : p.results)
+		results.add_int(name, static_cast<int64_t>(n));
+	return JsonObject()
+	    .add_int("requests", static_cast<int64_t>(p.requests))
+	    .add_int("retransmissions", static_cast<int64_t>(p.retransmissions))
+	    .add_int("timeouts", static_cast<int64_t>(p.timeouts))
+	    .add_int("renewals", static_cast<int64_t>(p.renewals))
+	    .add_int("recreations", static_cast<int64_t>(p.recreations))
+	    .add_raw("results", results.str())
+	    .str();
+}
+
+std::string protocol_stats_text(std::string_view name, const ProtocolStats &p) {
+	std::string line = fmt::format(
+	    "{:<8} requests {}, retransmissions {}, timeouts {}, renewals {}, re-creations {}", name,
+	    p.requests, p.retransmissions, p.timeouts, p.renewals, p.recreations);
+	std::string results;
+	for (const auto &[result, n] : p.results)
+		results += fmt::format("{}{} {}", results.empty() ? "" : ", ", printable(result), n);
+	if (!results.empty())
+		line += "; " + results;
+	return line + "\n";
+}
+
 } // namespace
+
+std::string nat_verdict_name(const ProbeReport &r) {
+	if (r.direct)
+		return "direct";
+	if (!r.external_address || !known(*r.external_address))
+		return "unknown";
+	if (r.external_address->is_v4() && net::is_cgnat(r.external_address->to_v4()))
+		return "cgnat";
+	if (net::is_double_nat(*r.external_address))
+		return "double_nat";
+	return "public";
+}
+
+std::string stats_json(const Stats &s) {
+	std::string mappings = "[";
+	for (const auto &m : s.mappings) {
+		JsonObject o;
+		o.add_int("id", m.id)
+		    .add_string("state", to_string(m.state))
+		    .add_string("protocol", to_string(m.protocol))
+		    .add_int("internal_port", m.internal_port)
+		    .add_string("external_host", m.external_host)
+		    .add_int("external_port", m.external_port)
+		    .add_string("mapping_protocol", to_string(m.mapping_protocol))
+		    .add_int("age_ms", m.age.count())
+		    .add_int("renewals", static_cast<int64_t>(m.renewals))
+		    .add_int("recreations", static_cast<int64_t>(m.recreations))
+		    .add_int("failures", static_cast<int64_t>(m.failures));
+		if (m.last_error.empty())
+			o.add_null("last_error");
+		else
+			o.add_string("last_error", m.last_error);
+		if (mappings.size() > 1)
+			mappings += ',';
+		mappings += o.str();
+	}
+	mappings += ']';
+	JsonObject protocols;
+	protocols.add_raw(to_string(MappingProtocol::Pcp), protocol_stats_json(s.pcp))
+	    .add_raw(to_string(MappingProtocol::NatPmp), protocol_stats_json(s.natpmp))
+	    .add_raw(to_string(MappingProtocol::Upnp), protocol_stats_json(s.upnp));
+	JsonObject o;
+	o.add_string("active", to_string(s.active))
+	    .add_string("gateway", s.gateway)
+	    .add_string("local_address", s.local_address);
+	if (s.external_address.empty())
+		o.add_null("external_address");
+	else
+		o.add_string("external_address", s.external_address);
+	o.add_bool("double_nat", s.double_nat)
+	    .add_raw("protocols", protocols.str())
+	    .add_raw("mappings", mappings);
+	return o.str();
+}
+
+std::string stats_text(const Stats &s) {
+	std::string out =
+	    fmt::format("gateway {}, local address {}, using {}, external address {}{}\n",
+	                s.gateway.empty() ? "unknown" : s.gateway,
+	                s.local_address.empty() ? "unknown" : s.local_address, to_string(s.active),
+	                s.external_address.empty() ? "unknown" : s.external_address,
+	                s.double_nat ? " (double NAT)" : "");
+	out += protocol_stats_text(to_string(MappingProtocol::Pcp), s.pcp);
+	out += protocol_stats_text(to_string(MappingProtocol::NatPmp), s.natpmp);
+	out += protocol_stats_text(to_string(MappingProtocol::Upnp), s.upnp);
+	for (const auto &m : s.mappings) {
+		out += fmt::format("mapping {}: {} {}", m.id, to_string(m.state),
+		                   mapping_text(m.protocol, m.internal_port, m.external_host,
+		                                m.external_port, m.mapping_protocol));
+		out += fmt::format(", age {:.1f} s, renewals {}, re-creations {}, failures {}",
+		                   static_cast<double>(m.age.count()) / 1000.0, m.renewals, m.recreations,
+		                   m.failures);
+		if (!m.last_error.empty())
+			out += ", last error: " + printable(m.last_error);
+		out += '\n';
+	}
+	return out;
+}
 
 std::string printable(std::string_view s) {
 	std::string out;
@@ -234,6 +362,8 @@ std::string format_probe(const ProbeReport &r, bool json) {
 			JsonObject o;
 			o.add_string("protocol", to_string(e.protocol))
 			    .add_bool("answered", e.result.has_value());
+			if (e.result && e.result->upnp)
+				o.add_raw("upnp", upnp_device_json(*e.result->upnp));
 			if (e.result) {
 				o.add_ms("rtt_ms", e.result->rtt);
 				if (known(e.result->external_address))
@@ -269,6 +399,7 @@ std::string format_probe(const ProbeReport &r, bool json) {
 			o.add_bool("double_nat", double_nat).add_bool("cgnat", cgnat);
 		else
 			o.add_null("double_nat").add_null("cgnat");
+		o.add_string("verdict", nat_verdict_name(r));
 		return o.str() + "\n";
 	}
 

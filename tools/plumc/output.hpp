@@ -77,8 +77,25 @@ struct ProbeReport {
 	std::optional<MappingProtocol> chosen;
 	std::optional<asio::ip::address> external_address;
 };
+// The verdict on the path to the internet, from the external address:
+// "direct" (the local address is public), "public", "double_nat" (a private
+// external address: another router's NAT), "cgnat" (100.64.0.0/10: the
+// ISP's NAT), "unknown" (no external address known).
+std::string nat_verdict_name(const ProbeReport &report);
 std::string format_probe(const ProbeReport &report, bool json);
 
 std::string format_local_address(const std::string &address, bool json);
+
+// Client::stats() as one JSON object (no newline):
+//   {"active":"PCP","gateway":"...","local_address":"...","external_address":
+//    "..."|null,"double_nat":false,"protocols":{"PCP":{"requests":N,
+//    "retransmissions":N,"timeouts":N,"renewals":N,"recreations":N,
+//    "results":{"SUCCESS":N,...}},"NAT-PMP":{...},"UPnP":{...}},
+//    "mappings":[{"id":0,"state":"SUCCESS","protocol":"TCP","internal_port":N,
+//    "external_host":"...","external_port":N,"mapping_protocol":"PCP",
+//    "age_ms":N,"renewals":N,"recreations":N,"failures":N,"last_error":"..."|null}]}
+std::string stats_json(const Stats &stats);
+// The same for people: a few lines, each ending with '\n'.
+std::string stats_text(const Stats &stats);
 
 } // namespace plum::plumc
