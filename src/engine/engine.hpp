@@ -26,8 +26,9 @@ struct Settings {
 	std::chrono::milliseconds discover_timeout{10000};
 	std::chrono::milliseconds mapping_timeout{10000};
 	std::chrono::milliseconds recheck_period{300000};
-	// Report FAILURE when no protocol answered by then (and keep trying).
-	std::chrono::milliseconds first_verdict{2000};
+	// Report FAILURE when no protocol answered by then (and keep trying):
+	// within 2 s, with room for a loaded machine to run the timer late.
+	std::chrono::milliseconds first_verdict{1900};
 	// How long a less preferred protocol waits for a more preferred one.
 	std::chrono::milliseconds grace{250};
 	// First delay before probing again after every protocol failed.
