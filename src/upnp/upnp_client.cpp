@@ -315,6 +315,18 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 		complete<engine::ProbeResult>(op, e);
 	});
 
+	if (advertised_) {
+		SsdpHit hit = std::move(*advertised_);
+		advertised_.reset();
+		logger_.debug("UPnP {}: probing the advertised {}", gateway_name(),
+		              hit.location.to_string());
+		asio::post(io_, [this, alive, op, hit = std::move(hit)]() mutable {
+			if (!alive.expired())
+				probe_ssdp_done(op, std::move(hit));
+		});
+		return;
+	}
+
 	SsdpSearchConfig config;
 	config.targets = settings_.ssdp_targets;
 	config.bind_address = settings_.local_address;
@@ -349,6 +361,9 @@ void UpnpClient::observe_advertisement(const SsdpMessage &message) {
 	said_byebye_ = false;
 	if (!new_boot && !back)
 		return;
+	if (auto url = http::parse_url(message.location))
+		advertised_ = SsdpHit{asio::ip::address(settings_.gateway), std::move(*url), message.st,
+		                      message.server, message.boot_id};
 	logger_.info("UPnP {}: the device {} ({}): its mappings are gone", gateway_name(),
 	             new_boot ? "rebooted" : "is back after saying goodbye",
 	             new_boot ? "new BOOTID " + std::to_string(*message.boot_id) : message.st);

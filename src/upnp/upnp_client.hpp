@@ -164,6 +164,10 @@ private:
 	engine::ProtocolCounters counters_;
 	std::optional<uint32_t> boot_id_; // the device's BOOTID.UPNP.ORG, once seen
 	bool said_byebye_ = false;        // since the last ssdp:alive
+	// The LOCATION of the advertisement that announced a reboot: the next
+	// probe fetches it directly instead of searching (and waiting out the
+	// device's random answer delay) again.
+	std::optional<SsdpHit> advertised_;
 
 	uint64_t next_op_id_ = 1;
 	std::map<uint64_t, std::shared_ptr<Op>> ops_;

@@ -725,9 +725,18 @@ TEST_CASE("SSDP advertisements: a reboot is reported once, a routine alive never
 
 	// Booted again: a new BOOTID, advertised once per device and service.
 	h.igd.restart();
-	for (int i = 0; i < 5; ++i)
-		h.client->observe_advertisement(advertisement("ssdp:alive", h.igd.boot_id()));
+	for (int i = 0; i < 5; ++i) {
+		auto alive = advertisement("ssdp:alive", h.igd.boot_id());
+		alive.location = "http://127.0.0.1:" + std::to_string(h.igd.http_port()) + "/rootDesc.xml";
+		h.client->observe_advertisement(alive);
+	}
 	CHECK(restarts == 1);
+	// The probe that follows fetches the advertised description: no search.
+	const size_t searches = h.igd.ssdp_searches();
+	h.probe_ok();
+	CHECK(h.igd.ssdp_searches() == searches);
+	h.probe_ok(); // and only that once
+	CHECK(h.igd.ssdp_searches() > searches);
 
 	// A UDA 1.0 device: no BOOTID, but byebye on the way down, alive after.
 	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
@@ -758,14 +767,15 @@ TEST_CASE("withdraw_map: a queued map is dropped unsent, one on the wire is not"
 	}
 	REQUIRE(h.client->in_flight() == 2);
 	CHECK_FALSE(h.client->withdraw_map(requests[0])); // on the wire
-	CHECK(h.client->withdraw_map(requests[9]));        // queued
-	CHECK_FALSE(h.client->withdraw_map(requests[9]));  // only once
+	CHECK(h.client->withdraw_map(requests[9]));       // queued
+	CHECK_FALSE(h.client->withdraw_map(requests[9])); // only once
 	MapRequest other = requests[8];
 	other.nonce[0] = 99; // same port, another mapping: not ours to drop
 	CHECK_FALSE(h.client->withdraw_map(other));
 
 	const auto all_done = [&] {
-		return std::all_of(results.begin(), results.end(), [](const auto &r) { return r.has_value(); });
+		return std::all_of(results.begin(), results.end(),
+		                   [](const auto &r) { return r.has_value(); });
 	};
 	h.wait(all_done, 20000ms);
 	REQUIRE(all_done());
