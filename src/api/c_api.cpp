@@ -32,10 +32,10 @@ extern "C" {
 PLUM_EXPORT int plum_init(const plum_config_t *c) {
 	Config config;
 	if (c) {
-		config.log_level = static_cast<LogLevel>(c->log_level < PLUM_LOG_LEVEL_VERBOSE ||
-		                                                 c->log_level > PLUM_LOG_LEVEL_NONE
-		                                             ? PLUM_LOG_LEVEL_NONE
-		                                             : c->log_level);
+		config.log_level = static_cast<LogLevel>(
+		    c->log_level < PLUM_LOG_LEVEL_VERBOSE || c->log_level > PLUM_LOG_LEVEL_NONE
+		        ? PLUM_LOG_LEVEL_NONE
+		        : c->log_level);
 		if (c->log_callback) {
 			plum_log_callback_t cb = c->log_callback;
 			config.log_callback = [cb](LogLevel level, std::string_view line) {

@@ -28,9 +28,7 @@ bool is_protocol_failure(const Error &e) {
 	       e == Errc::no_gateway;
 }
 
-std::string describe(const std::optional<Error> &e) {
-	return e ? e->message() : std::string();
-}
+std::string describe(const std::optional<Error> &e) { return e ? e->message() : std::string(); }
 
 } // namespace
 
@@ -140,12 +138,11 @@ void Engine::begin_probe() {
 		list.push_back(c.get());
 	// A fresh prober per round; the previous one (if any) is dropped only
 	// here, never from inside its own callback.
-	prober_ =
-	    std::make_unique<Prober>(io_, std::move(list), settings_.grace, settings_.discover_timeout,
-	                             [this, alive = alive_](Prober::Verdict v) {
-		                             if (*alive)
-			                             on_probe_decided(std::move(v));
-	                             });
+	prober_ = std::make_unique<Prober>(io_, std::move(list), settings_.grace,
+	                                   settings_.discover_timeout, [this, alive = alive_](Prober::Verdict v) {
+		                                   if (*alive)
+			                                   on_probe_decided(std::move(v));
+	                                   });
 	if (!active_) {
 		verdict_timer_.expires_after(std::min(settings_.first_verdict, settings_.discover_timeout));
 		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
@@ -314,11 +311,11 @@ void Engine::map_record(Record &rec) {
 		rec.request.external_port = rec.grant->external_port; // renew what we hold
 	rec.attempt = next_attempt_++;
 	rec.mapped_by = active_;
-	active_->map(rec.request,
-	             [this, id = rec.id, attempt = rec.attempt, alive = alive_](Result<MapGrant> r) {
-		             if (*alive)
-			             on_mapped(id, attempt, std::move(r));
-	             });
+	active_->map(rec.request, [this, id = rec.id, attempt = rec.attempt,
+	                           alive = alive_](Result<MapGrant> r) {
+		if (*alive)
+			on_mapped(id, attempt, std::move(r));
+	});
 }
 
 void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
