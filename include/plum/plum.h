@@ -78,8 +78,10 @@ typedef struct {
 	uint16_t ssdp_port;          /* SSDP port, 0: 1900 */
 	unsigned int protocols;      /* PLUM_PROTOCOL_FLAG_* mask, 0: all */
 	unsigned int families;       /* PLUM_FAMILY_* mask, 0: IPv4 only */
-	const char *gateway_address6; /* IPv6 PCP server, e.g. "fe80::1%eth0"; NULL: default route */
-	const char *local_address6;   /* IPv6 address to open pinholes to, NULL: discovered */
+	/* The IPv6 PCP server, e.g. "fe80::1%eth0"; NULL: the default route's. */
+	const char *gateway_address6;
+	/* Our IPv6 address to open pinholes to; NULL: discovered. */
+	const char *local_address6;
 } plum_config_t;
 
 PLUM_EXPORT int plum_init(const plum_config_t *config);

@@ -311,7 +311,8 @@ struct PcpResponder::Impl {
 				out.external_port = existing->external_port;
 				table.erase(existing);
 			}
-			out.external_address = firewall ? pcp_address_of(peer.address()) : to_v4_mapped(external);
+			out.external_address =
+			    firewall ? pcp_address_of(peer.address()) : to_v4_mapped(external);
 			return answer(PcpResult::Success, out, 0);
 		}
 		uint32_t granted = std::min(req->lifetime, max_lifetime);
