@@ -96,12 +96,12 @@ struct PcpResponder::Impl {
 	mutable std::condition_variable wait_cv;
 	uint64_t generation = 0; // guarded by wait_m
 
-	explicit Impl(const asio::ip::address &bind_address) {
-		const udp::endpoint loopback(bind_address, 0);
+	Impl(const asio::ip::address &bind_address, uint16_t port) {
+		const udp::endpoint loopback(bind_address, port);
 		socket.open(loopback.protocol());
 		socket.bind(loopback);
 		other.open(loopback.protocol());
-		other.bind(loopback);
+		other.bind(udp::endpoint(bind_address, 0));
 		local = socket.local_endpoint();
 		receive();
 		thread = std::thread([this] { io.run(); });
@@ -454,8 +454,8 @@ struct PcpResponder::Impl {
 };
 
 PcpResponder::PcpResponder() : PcpResponder(asio::ip::make_address_v4("127.0.0.1")) {}
-PcpResponder::PcpResponder(const asio::ip::address &bind_address)
-    : impl_(std::make_unique<Impl>(bind_address)) {}
+PcpResponder::PcpResponder(const asio::ip::address &bind_address, uint16_t port)
+    : impl_(std::make_unique<Impl>(bind_address, port)) {}
 PcpResponder::~PcpResponder() = default;
 
 uint16_t PcpResponder::port() const noexcept {

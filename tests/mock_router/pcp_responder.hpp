@@ -65,10 +65,11 @@ public:
 
 	// Binds 127.0.0.1:0 and starts serving at once.
 	PcpResponder();
-	// Binds bind_address:0 (tests: 127.0.0.1 or ::1). Towards an IPv6
-	// client it acts as a firewall without NAT (RFC 6887 §11): a MAP opens a
-	// pinhole whose external address and port are the client's own.
-	explicit PcpResponder(const asio::ip::address &bind_address);
+	// Binds bind_address:port (tests: 127.0.0.1 or ::1; port 0: the kernel
+	// picks; a taken port throws). Towards an IPv6 client it acts as a
+	// firewall without NAT (RFC 6887 §11): a MAP opens a pinhole whose
+	// external address and port are the client's own.
+	explicit PcpResponder(const asio::ip::address &bind_address, uint16_t port = 0);
 	~PcpResponder();
 	PcpResponder(const PcpResponder &) = delete;
 	PcpResponder &operator=(const PcpResponder &) = delete;
