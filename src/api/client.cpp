@@ -41,13 +41,19 @@ std::chrono::milliseconds or_default(std::chrono::milliseconds v, std::chrono::m
 // The engines, by family.
 constexpr size_t kV4 = 0, kV6 = 1, kFamilies = 2;
 
+namespace client_detail {
+// One family's view of a mapping, as its engine last reported it. (At
+// namespace scope: std::optional of a nested type with default member
+// initializers is not constructible inside its enclosing class for clang.)
+struct FamilyView {
+	State state = State::Pending;
+	Mapping mapping;
+	std::optional<Error> error;
+};
+} // namespace client_detail
+
 struct Client::Impl {
-	// One family's view of a mapping, as its engine last reported it.
-	struct FamilyView {
-		State state = State::Pending;
-		Mapping mapping;
-		std::optional<Error> error;
-	};
+	using FamilyView = client_detail::FamilyView;
 	struct Entry {
 		MappingStatus status;
 		std::array<std::optional<FamilyView>, kFamilies> family; // enabled ones only
@@ -88,11 +94,11 @@ namespace {
 //             it is mapped, else of the IPv6 one; external_host6 is the IPv6
 //             family's address when it is mapped.
 engine::StateChange
-combine(int id, const std::array<std::optional<Client::Impl::FamilyView>, kFamilies> &family) {
+combine(int id, const std::array<std::optional<client_detail::FamilyView>, kFamilies> &family) {
 	engine::StateChange out;
 	out.id = id;
 	bool all_destroyed = true, any_success = false, any_pending = false;
-	const Client::Impl::FamilyView *shown = nullptr;
+	const client_detail::FamilyView *shown = nullptr;
 	for (const auto &f : family) {
 		if (!f)
 			continue;
