@@ -182,7 +182,23 @@ engine::ClientFactory make_protocol_factory6(asio::io_context &io, const Config 
 		s.server_port = config.pcp_port ? config.pcp_port : pcp::kDefaultServerPort;
 		s.local_address = env.local;
 		s.mapping_timeout = mapping_timeout;
-		set.clients.push_back(std::make_unique<pcp::PcpClient>(io, s, logger));
+		auto client = std::make_unique<pcp::PcpClient>(io, s, logger);
+		// §14.1.3: a restarted server announces itself to ff02::1 port 5350,
+		// on the link of its (usually link-local) address. A loopback gateway
+		// (tests) sends unicast to our ::1 port instead.
+		const bool loopback = env.gateway.is_loopback();
+		pcp::AnnounceSettings a;
+		a.gateway = env.gateway;
+		a.port = config.announce_port ? config.announce_port : pcp::kDefaultClientPort;
+		a.join_multicast = !loopback;
+		a.bind_address = loopback ? asio::ip::address_v6::loopback() : asio::ip::address_v6::any();
+		a.interface_index = static_cast<unsigned>(env.gateway.to_v6().scope_id());
+		auto listener = std::make_shared<pcp::AnnounceListener>(io, a, logger);
+		listener->set_handlers(pcp::announce_handlers_for(client.get(), nullptr));
+		if (auto r = listener->start(); !r)
+			logger.debug("not listening for IPv6 gateway announcements: {}", r.error().message());
+		set.companions = listener;
+		set.clients.push_back(std::move(client));
 		return set;
 	};
 }

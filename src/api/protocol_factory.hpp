@@ -23,9 +23,8 @@ Result<engine::Environment> discover_environment(const Config &config);
 
 // IPv6 (Config::families has kIPv6): a second engine, whose clients are PCP
 // only (NAT-PMP and UPnP-IGD port mapping are IPv4-only), talking to the
-// IPv6 PCP server from our global IPv6 address. No ANNOUNCE listener (the
-// ff02::1 group is not joined): a gateway's unicast ANNOUNCE to our socket
-// and the epoch in every reply still reveal a restart.
+// IPv6 PCP server from our global IPv6 address, and an ANNOUNCE listener on
+// [::]:5350 in the ff02::1 group of the gateway's link (RFC 6887 §14.1.3).
 engine::ClientFactory make_protocol_factory6(asio::io_context &io, const Config &config,
                                              std::chrono::milliseconds mapping_timeout,
                                              const Logger &logger);

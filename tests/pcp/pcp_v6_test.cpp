@@ -3,6 +3,7 @@
 // routing and address tables. Nothing leaves the loopback interface; where
 // the host has no ::1 the socket tests say so and pass.
 #include "net/route.hpp"
+#include "pcp/announce_listener.hpp"
 #include "pcp/pcp_client.hpp"
 #include "pcp_responder.hpp"
 
@@ -157,6 +158,53 @@ TEST_CASE("PCP over IPv6: nothing listens on ::1 -> unreachable at once (ICMPv6)
 	CHECK(Clock::now() - t0 < 240ms);
 	REQUIRE_FALSE(probe.result->ok());
 	CHECK(probe.result->error() == Errc::unreachable);
+}
+
+TEST_CASE("IPv6 ANNOUNCE listener: a restart announced by the gateway, others' ignored") {
+	if (!have_ipv6_loopback()) {
+		MESSAGE("no ::1 on this host: IPv6 socket test not run");
+		return;
+	}
+	PcpResponder responder(kLoopback6);
+	responder.set_epoch(3000);
+	asio::io_context io;
+	PcpClient client(io, settings_for(responder, true), Logger());
+	int restarts = 0;
+	engine::ProtocolEvents events;
+	events.gateway_restarted = [&] { ++restarts; };
+	client.set_events(events);
+	Outcome<engine::ProbeResult> probe; // learns the epoch
+	client.probe(probe.handler());
+	REQUIRE(run_until(io, [&] { return probe.done(); }));
+	REQUIRE(probe.result->ok());
+
+	AnnounceSettings as;
+	as.gateway = kLoopback6;
+	as.bind_address = kLoopback6;
+	as.port = 0;
+	as.join_multicast = false; // tests: unicast to our port
+	AnnounceListener listener(io, as, Logger());
+	listener.set_handlers(announce_handlers_for(&client, nullptr));
+	REQUIRE(listener.start().ok());
+	REQUIRE(listener.local_endpoint().address().is_v6());
+
+	responder.restart(); // epoch back to 0
+	responder.send_announce(listener.local_endpoint());
+	REQUIRE(run_until(io, [&] { return restarts == 1; }));
+	CHECK(listener.stats().accepted == 1);
+
+	// From an address that is not the gateway's: rejected.
+	AnnounceSettings other = as;
+	other.gateway = asio::ip::make_address("2001:db8::1");
+	AnnounceListener strict(io, other, Logger());
+	int heard = 0;
+	AnnounceHandlers h;
+	h.pcp_announce = [&](uint32_t, auto) { ++heard; };
+	strict.set_handlers(h);
+	REQUIRE(strict.start().ok());
+	responder.send_announce(strict.local_endpoint());
+	REQUIRE(run_until(io, [&] { return strict.stats().rejected == 1; }));
+	CHECK(heard == 0);
 }
 
 TEST_CASE("parse_default_gateway6: the default route of the lowest metric, with its interface") {
