@@ -122,8 +122,10 @@ public:
 
 	// Starts the engine thread. Fails when already running.
 	Result<void> init(Config config = {});
-	// Removes every live mapping from the router (bounded wait), then stops
-	// the thread. Fails when not running.
+	// Removes every mapping from the router, pending ones included, then
+	// stops the thread. It waits while deletions keep completing: at most
+	// 5 s (or the mapping timeout) without one, 60 s in all. Fails when not
+	// running.
 	Result<void> cleanup();
 	bool running() const noexcept;
 

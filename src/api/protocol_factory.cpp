@@ -4,6 +4,7 @@
 #include "pcp/announce_listener.hpp"
 #include "pcp/natpmp_client.hpp"
 #include "pcp/pcp_client.hpp"
+#include "upnp/notify_listener.hpp"
 #include "upnp/ssdp.hpp"
 #include "upnp/upnp_client.hpp"
 
@@ -107,6 +108,17 @@ std::vector<asio::ip::udp::endpoint> ssdp_targets(const Config &config,
 	return targets;
 }
 
+namespace {
+
+// What listens for the gateway's unsolicited messages, for as long as the
+// clients it feeds live.
+struct Listeners {
+	std::shared_ptr<pcp::AnnounceListener> announce;
+	std::shared_ptr<upnp::NotifyListener> notify;
+};
+
+} // namespace
+
 engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &config,
                                             std::chrono::milliseconds mapping_timeout,
                                             std::chrono::milliseconds discover_timeout,
@@ -118,6 +130,8 @@ engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &
 			return set; // not an IPv4 network: nothing this factory can do
 		const asio::ip::address_v4 gateway = env.gateway.to_v4();
 		const asio::ip::address_v4 local = env.local.to_v4();
+		auto listeners = std::make_shared<Listeners>();
+		set.companions = listeners;
 		const uint16_t server_port = config.pcp_port ? config.pcp_port : pcp::kDefaultServerPort;
 		pcp::PcpClient *pcp_client = nullptr;
 		pcp::NatPmpClient *natpmp_client = nullptr;
@@ -155,7 +169,7 @@ engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &
 			listener->set_handlers(pcp::announce_handlers_for(pcp_client, natpmp_client));
 			if (auto r = listener->start(); !r)
 				logger.debug("not listening for gateway announcements: {}", r.error().message());
-			set.companions = listener;
+			listeners->announce = std::move(listener);
 		}
 		if (config.protocols & kUseUpnp) {
 			upnp::UpnpSettings s;
@@ -164,7 +178,25 @@ engine::ClientFactory make_protocol_factory(asio::io_context &io, const Config &
 			s.ssdp_targets = ssdp_targets(config, env);
 			s.discover_timeout = discover_timeout;
 			s.mapping_timeout = mapping_timeout;
-			set.clients.push_back(std::make_unique<upnp::UpnpClient>(io, s, logger));
+			auto client = std::make_unique<upnp::UpnpClient>(io, s, logger);
+			// An IGD's reboot shows only in its advertisements: listen where
+			// they go (239.255.255.250:1900), unless the SSDP target is pinned
+			// (tests, unusual networks), which keeps plum off the group.
+			if (config.ssdp_address.empty() && !env.gateway.is_loopback()) {
+				upnp::NotifySettings n;
+				n.gateway = gateway;
+				n.bind_address = asio::ip::address_v4::any();
+				n.interface_address = local;
+				auto listener = std::make_shared<upnp::NotifyListener>(io, n, logger);
+				listener->set_handler([upnp_client = client.get()](const upnp::SsdpMessage &m) {
+					upnp_client->observe_advertisement(m);
+				});
+				if (auto r = listener->start(); !r)
+					logger.debug("not listening for SSDP advertisements: {}", r.error().message());
+				else
+					listeners->notify = std::move(listener);
+			}
+			set.clients.push_back(std::move(client));
 		}
 		return set;
 	};

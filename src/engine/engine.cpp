@@ -17,6 +17,9 @@ struct Engine::Record {
 	uint64_t attempt = 0;                // the map() in flight, 0 when none
 	bool destroying = false;
 	bool remap_pending = false; // something asked for a re-map while one was in flight
+	// A map() went unanswered (timed out): the router may hold the mapping
+	// even without a grant, so a destroy must still delete it.
+	bool uncertain = false;
 	unsigned failures = 0;
 	asio::steady_timer timer; // renewal or retry
 };
@@ -307,6 +310,10 @@ void Engine::map_record(Record &rec) {
 		rec.remap_pending = true;
 		return;
 	}
+	if (rec.grant && rec.mapped_by && rec.mapped_by != active_) {
+		switch_protocol(rec);
+		return;
+	}
 	if (rec.grant && rec.mapped_by == active_)
 		rec.request.external_port = rec.grant->external_port; // renew what we hold
 	rec.attempt = next_attempt_++;
@@ -315,6 +322,39 @@ void Engine::map_record(Record &rec) {
 	                           alive = alive_](Result<MapGrant> r) {
 		if (*alive)
 			on_mapped(id, attempt, std::move(r));
+	});
+}
+
+// The gateway now speaks another protocol (a re-probe chose it): the old
+// protocol's mapping is deleted before the new one is asked for, so the
+// router never holds two rules for one mapping, nor deletes the new rule
+// along with the old one (one daemon often serves all three protocols).
+void Engine::switch_protocol(Record &rec) {
+	ProtocolClient *old = rec.mapped_by;
+	MapRequest req = rec.request;
+	req.external_port = rec.grant->external_port;
+	req.lifetime = 0;
+	rec.request.external_port = rec.grant->external_port; // ask the new protocol for the same
+	rec.grant.reset();
+	rec.uncertain = false;
+	rec.mapped_by = nullptr;
+	rec.attempt = next_attempt_++;
+	log_.info("mapping {}: leaving {} for {}", rec.id, to_string(old->kind()),
+	          to_string(active_->kind()));
+	old->unmap(req, [this, id = rec.id, attempt = rec.attempt, alive = alive_](Result<void> r) {
+		if (!*alive)
+			return;
+		auto it = records_.find(id);
+		if (it == records_.end() || it->second->attempt != attempt)
+			return;
+		Record &again = *it->second;
+		again.attempt = 0;
+		if (!r && r.error() != Errc::cancelled)
+			log_.debug("mapping {}: deleting the old protocol's mapping: {}", id, r.error().message());
+		if (again.destroying)
+			finish(id); // nothing of the new protocol was asked for
+		else
+			map_record(again);
 	});
 }
 
@@ -327,6 +367,8 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	if (rec.destroying) {
 		if (result)
 			rec.grant = std::move(result).value();
+		else if (result.error() == Errc::timeout)
+			rec.uncertain = true;
 		unmap_record(rec);
 		return;
 	}
@@ -340,6 +382,8 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 			return;
 		}
 		++rec.failures;
+		if (e == Errc::timeout)
+			rec.uncertain = true;
 		log_.info("mapping {} ({} {}): {}", rec.id, to_string(rec.request.protocol),
 		          rec.request.internal_port, e.message());
 		if (rec.state != State::Failure)
@@ -377,6 +421,7 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	                     rec.grant->external_port != grant.external_port ||
 	                     rec.grant->external_address != grant.external_address;
 	rec.grant = grant;
+	rec.uncertain = false;
 	rec.failures = 0;
 	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
 	if (changed)
@@ -417,20 +462,29 @@ void Engine::remove(int id) {
 	Record &rec = *it->second;
 	rec.destroying = true;
 	rec.timer.cancel();
-	if (rec.attempt)
+	if (rec.attempt && !(rec.mapped_by && rec.mapped_by->unmap_overtakes_map()))
 		return; // on_mapped deletes what it got
 	unmap_record(rec);
 }
 
 void Engine::unmap_record(Record &rec) {
-	if (!rec.grant || !rec.mapped_by || rec.protocol == MappingProtocol::Direct) {
+	ProtocolClient *client = rec.mapped_by;
+	const bool held = rec.grant || rec.uncertain;
+	const bool in_flight = rec.attempt != 0;
+	// Without a grant, only a client that can name the mapping without
+	// its external port (PCP, NAT-PMP: the nonce and internal port) can
+	// delete it.
+	const bool nameable = rec.grant || (client && client->unmap_overtakes_map());
+	if (!client || rec.protocol == MappingProtocol::Direct || !(held || in_flight) || !nameable) {
 		finish(rec.id);
 		return;
 	}
 	MapRequest req = rec.request;
-	req.external_port = rec.grant->external_port;
+	if (rec.grant)
+		req.external_port = rec.grant->external_port;
 	req.lifetime = 0;
-	ProtocolClient *client = rec.mapped_by;
+	req.held = held;
+	// A new attempt number: the map() it overtakes completes unheard.
 	rec.attempt = next_attempt_++;
 	client->unmap(req, [this, id = rec.id, alive = alive_](Result<void> r) {
 		if (!*alive)
@@ -448,11 +502,15 @@ void Engine::finish(int id) {
 	auto rec = std::move(it->second);
 	records_.erase(it);
 	emit(*rec, State::Destroyed);
-	if (shutting_down_ && records_.empty() && shutdown_done_) {
+	if (!shutting_down_ || !shutdown_done_)
+		return;
+	if (records_.empty()) {
 		shutdown_timer_.cancel();
 		auto done = std::move(shutdown_done_);
 		shutdown_done_ = nullptr;
 		done();
+	} else {
+		arm_shutdown_timer(); // progress: wait on for the rest
 	}
 }
 
@@ -465,6 +523,15 @@ void Engine::remap_all() {
 void Engine::on_gateway_restarted() {
 	log_.info("gateway {} restarted: re-creating {} mappings",
 	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
+	if (active_ && active_->kind() == MappingProtocol::Upnp) {
+		// A rebooted IGD may serve its description and control URLs on
+		// another port: find it again, then re-add everything (the verdict
+		// of a verifying probe re-maps every UPnP mapping).
+		verify_after_probe_ = true;
+		if (!probing_)
+			begin_probe();
+		return;
+	}
 	remap_all();
 }
 
@@ -492,7 +559,21 @@ void Engine::shutdown(std::function<void()> done) {
 		return;
 	}
 	shutdown_done_ = std::move(done);
-	shutdown_timer_.expires_after(settings_.cleanup_timeout);
+	shutdown_deadline_ = std::chrono::steady_clock::now() + settings_.cleanup_limit;
+	arm_shutdown_timer();
+	std::vector<int> ids;
+	for (auto &[id, rec] : records_)
+		ids.push_back(id);
+	for (int id : ids)
+		remove(id);
+}
+
+// Cleanup waits as long as deletions keep completing (a thousand mappings
+// take a slow router tens of seconds), but gives up after cleanup_timeout
+// without one, or cleanup_limit in all.
+void Engine::arm_shutdown_timer() {
+	const auto idle_end = std::chrono::steady_clock::now() + settings_.cleanup_timeout;
+	shutdown_timer_.expires_at(std::min(idle_end, shutdown_deadline_));
 	shutdown_timer_.async_wait([this, alive = alive_](std::error_code ec) {
 		if (ec || !*alive || !shutdown_done_)
 			return;
@@ -505,11 +586,6 @@ void Engine::shutdown(std::function<void()> done) {
 		for (int id : left)
 			finish(id);
 	});
-	std::vector<int> ids;
-	for (auto &[id, rec] : records_)
-		ids.push_back(id);
-	for (int id : ids)
-		remove(id);
 }
 
 // --- reporting -------------------------------------------------------------

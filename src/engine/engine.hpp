@@ -32,8 +32,10 @@ struct Settings {
 	std::chrono::milliseconds grace{250};
 	// First delay before probing again after every protocol failed.
 	std::chrono::milliseconds reprobe_backoff{5000};
-	// Bound on cleanup's wait for the router to delete the mappings.
+	// Bounds on cleanup's wait for the router to delete the mappings: the
+	// longest wait for the next deletion to complete, and the whole wait.
 	std::chrono::milliseconds cleanup_timeout{5000};
+	std::chrono::milliseconds cleanup_limit{60000};
 	uint32_t lifetime = 7200; // seconds asked of the router
 	// A public local address needs no mapping (Direct). An IPv6 engine turns
 	// this off: a global IPv6 address is public, yet the router's firewall
@@ -100,10 +102,12 @@ private:
 	void on_first_verdict();
 
 	void map_record(Record &rec);
+	void switch_protocol(Record &rec);
 	void on_mapped(int id, uint64_t attempt, Result<MapGrant> result);
 	void unmap_record(Record &rec);
 	void finish(int id);
 	void remap_all();
+	void arm_shutdown_timer();
 	void on_gateway_restarted();
 	void on_external_address_changed(const asio::ip::address &address);
 
@@ -138,6 +142,7 @@ private:
 	asio::steady_timer verdict_timer_;
 	asio::steady_timer shutdown_timer_;
 	std::function<void()> shutdown_done_;
+	std::chrono::steady_clock::time_point shutdown_deadline_;
 	std::mt19937_64 rng_;
 	uint64_t next_attempt_ = 1;
 	// Guards handlers against running after the engine is gone.

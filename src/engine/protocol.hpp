@@ -26,6 +26,10 @@ struct MapRequest {
 	uint32_t lifetime = 7200;          // seconds requested
 	std::array<uint8_t, 12> nonce{};   // PCP mapping nonce, kept for renew/delete
 	std::string description = "plum"; // UPnP NewPortMappingDescription
+	// unmap() only: whether the router may hold this mapping (it was granted,
+	// or a request went unanswered). When false, a client whose unmap()
+	// withdraws pending maps sends nothing if none of them reached the wire.
+	bool held = true;
 };
 
 struct MapGrant {
@@ -67,6 +71,11 @@ public:
 	virtual void map(const MapRequest &request, std::function<void(Result<MapGrant>)> done) = 0;
 	// Deletes a mapping made by map() (request.external_port = the granted port).
 	virtual void unmap(const MapRequest &request, std::function<void(Result<void>)> done) = 0;
+	// True when unmap() may be called while a map() of the same mapping is
+	// pending: the pending map then completes with Errc::cancelled, and the
+	// deletion is ordered after whatever of it reached the router. When
+	// false, the engine waits for the map() to complete first.
+	virtual bool unmap_overtakes_map() const noexcept { return false; }
 	// Abandons everything in flight: each pending handler completes with
 	// Errc::cancelled. The client stays usable.
 	virtual void cancel() = 0;

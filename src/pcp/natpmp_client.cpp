@@ -192,7 +192,7 @@ void NatPmpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) 
 	});
 }
 
-void NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime,
+UdpExchange::Id NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime,
                             std::function<void(Result<NatPmpResponse>)> then) {
 	NatPmpRequest req;
 	req.op = map_op(request.protocol);
@@ -201,7 +201,7 @@ void NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime
 	req.external_port = lifetime == 0 ? 0 : request.external_port;
 	req.lifetime = lifetime;
 	std::weak_ptr<char> alive = alive_;
-	exchange_.send(encode_natpmp_request(req), natpmp_key(req.op, req.internal_port),
+	return exchange_.send(encode_natpmp_request(req), natpmp_key(req.op, req.internal_port),
 	               settings_.mapping_timeout,
 	               [this, alive, then = std::move(then)](Result<UdpExchange::Reply> reply) {
 		               if (alive.expired())
@@ -213,50 +213,81 @@ void NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime
 void NatPmpClient::map(const engine::MapRequest &request,
                        std::function<void(Result<engine::MapGrant>)> done) {
 	std::weak_ptr<char> alive = alive_;
-	auto send = [this, alive, request, done]() {
-		send_map(request, request.lifetime,
-		         [this, alive, request, done](Result<NatPmpResponse> res) {
-			         if (alive.expired())
-				         return done(Error(Errc::cancelled));
-			         if (res && res->result != NatPmpResult::Success)
-				         res = Error(make_error_code(res->result), "mapping request");
-			         if (!res) {
-				         logger_.info("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
-				                      protocol_name(request.protocol), request.internal_port,
-				                      res.error().message());
-				         return done(res.error());
-			         }
-			         engine::MapGrant grant;
-			         // NAT-PMP mapping replies carry no address: the cached one.
-			         grant.external_address = external_.value_or(asio::ip::address_v4::any());
-			         grant.external_port = res->external_port;
-			         grant.lifetime = res->lifetime;
-			         grant.internal_port = res->internal_port;
-			         logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
-			                       protocol_name(request.protocol), request.internal_port,
-			                       grant.external_address.to_string(), grant.external_port,
-			                       grant.lifetime);
-			         done(std::move(grant));
-		         });
+	const std::string key = natpmp_key(map_op(request.protocol), request.internal_port);
+	auto ticket = maps_.open(key);
+	auto send = [this, alive, request, done, key, ticket]() {
+		if (alive.expired())
+			return done(Error(Errc::cancelled));
+		if (ticket->withdrawn) {
+			maps_.close(key, ticket);
+			return done(Error(Errc::cancelled, "the mapping was deleted"));
+		}
+		ticket->id = send_map(
+		    request, request.lifetime,
+		    [this, alive, request, done, key, ticket](Result<NatPmpResponse> res) {
+			    if (alive.expired())
+				    return done(Error(Errc::cancelled));
+			    maps_.close(key, ticket);
+			    if (res && res->result != NatPmpResult::Success)
+				    res = Error(make_error_code(res->result), "mapping request");
+			    if (!res) {
+				    if (res.error() != Errc::cancelled)
+					    logger_.info("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
+					                 protocol_name(request.protocol), request.internal_port,
+					                 res.error().message());
+				    return done(res.error());
+			    }
+			    engine::MapGrant grant;
+			    // NAT-PMP mapping replies carry no address: the cached one.
+			    grant.external_address = external_.value_or(asio::ip::address_v4::any());
+			    grant.external_port = res->external_port;
+			    grant.lifetime = res->lifetime;
+			    grant.internal_port = res->internal_port;
+			    logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
+			                  protocol_name(request.protocol), request.internal_port,
+			                  grant.external_address.to_string(), grant.external_port,
+			                  grant.lifetime);
+			    done(std::move(grant));
+		    });
 	};
 	if (external_) {
 		send();
 		return;
 	}
-	fetch_external([send, done](Result<AddressReply> addr) {
-		if (!addr)
+	fetch_external([this, alive, send, done, key, ticket](Result<AddressReply> addr) {
+		if (!addr) {
+			if (!alive.expired())
+				maps_.close(key, ticket);
 			return done(addr.error());
+		}
 		send();
 	});
 }
 
 void NatPmpClient::unmap(const engine::MapRequest &request,
                          std::function<void(Result<void>)> done) {
+	const auto w =
+	    maps_.withdraw(natpmp_key(map_op(request.protocol), request.internal_port), exchange_);
+	if (!request.held && !w.sent) {
+		// Nothing of it ever reached the router: nothing to delete.
+		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
+		return;
+	}
+	send_delete(request, 2, std::move(done));
+}
+
+void NatPmpClient::send_delete(const engine::MapRequest &request, int tries,
+                               std::function<void(Result<void>)> done) {
 	std::weak_ptr<char> alive = alive_;
 	send_map(request, 0,
-	         [this, alive, request, done = std::move(done)](Result<NatPmpResponse> res) {
+	         [this, alive, request, tries, done = std::move(done)](Result<NatPmpResponse> res) mutable {
 		         if (alive.expired())
 			         return done(Error(Errc::cancelled));
+		         // A success with a lifetime answers the MAP that went out just
+		         // before this delete (same key): the delete's own answer is
+		         // still to come, or the delete was lost. Ask again.
+		         if (res && res->result == NatPmpResult::Success && res->lifetime != 0 && tries > 1)
+			         return send_delete(request, tries - 1, std::move(done));
 		         Result<void> out;
 		         if (!res)
 			         out = res.error();

@@ -21,6 +21,7 @@
 #include "log/logger.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/natpmp_codec.hpp"
+#include "pcp/map_tracker.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -55,6 +56,7 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	bool unmap_overtakes_map() const noexcept override { return true; }
 
 	// An external address notice the gateway multicast (§3.2.1), from the
 	// AnnounceListener: a new address and/or a restart.
@@ -79,7 +81,10 @@ private:
 	void learn_external(const asio::ip::address_v4 &address);
 	std::string gateway_name() const;
 	Result<NatPmpResponse> read_reply(const Result<UdpExchange::Reply> &reply);
-	void send_map(const engine::MapRequest &request, uint32_t lifetime,
+	// Deletes; a stale MAP success answering it is retried up to `tries`.
+	void send_delete(const engine::MapRequest &request, int tries,
+	                 std::function<void(Result<void>)> done);
+	UdpExchange::Id send_map(const engine::MapRequest &request, uint32_t lifetime,
 	              std::function<void(Result<NatPmpResponse>)> then);
 
 	asio::io_context &io_;
@@ -88,6 +93,7 @@ private:
 	UdpExchange exchange_;
 	EpochTracker epoch_{EpochTracker::Rule::NatPmp};
 	engine::ProtocolEvents events_;
+	MapTracker maps_;
 	std::optional<asio::ip::address_v4> external_;
 	std::vector<AddressWaiter> address_waiters_;
 	std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -238,12 +238,17 @@ Request PcpClient::map_request(const engine::MapRequest &request, uint32_t lifet
 void PcpClient::map(const engine::MapRequest &request,
                     std::function<void(Result<engine::MapGrant>)> done) {
 	const Request req = map_request(request, request.lifetime);
+	const std::string key = pcp_map_key(*req.map);
+	auto ticket = maps_.open(key);
 	std::weak_ptr<char> alive = alive_;
-	exchange_.send(
-	    encode_request(req), pcp_map_key(*req.map), settings_.mapping_timeout,
-	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) {
+	ticket->id = exchange_.send(
+	    encode_request(req), key, settings_.mapping_timeout,
+	    [this, alive, request, key, ticket, done = std::move(done)](Result<UdpExchange::Reply> reply) {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
+		    maps_.close(key, ticket);
+		    if (!reply && reply.error() == Errc::cancelled)
+			    return done(reply.error());
 		    auto res = read_reply(reply, "MAP");
 		    if (res && res->result != PcpResult::Success)
 			    res = Error(make_error_code(res->result), "MAP");
@@ -269,15 +274,31 @@ void PcpClient::map(const engine::MapRequest &request,
 }
 
 void PcpClient::unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) {
+	const Request probe = map_request(request, 0);
+	const auto w = maps_.withdraw(pcp_map_key(*probe.map), exchange_);
+	if (!request.held && !w.sent) {
+		// Nothing of it ever reached the router: nothing to delete.
+		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
+		return;
+	}
+	send_delete(request, 2, std::move(done));
+}
+
+void PcpClient::send_delete(const engine::MapRequest &request, int tries,
+                            std::function<void(Result<void>)> done) {
 	// §15: lifetime 0 deletes; the same nonce proves it is ours.
 	const Request req = map_request(request, 0);
 	std::weak_ptr<char> alive = alive_;
 	exchange_.send(
 	    encode_request(req), pcp_map_key(*req.map), settings_.mapping_timeout,
-	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) {
+	    [this, alive, request, tries, done = std::move(done)](Result<UdpExchange::Reply> reply) mutable {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
 		    auto res = read_reply(reply, "MAP delete");
+		    // A success with a lifetime answers the MAP that went out just
+		    // before this delete (same key): ask again.
+		    if (res && res->result == PcpResult::Success && res->lifetime != 0 && tries > 1)
+			    return send_delete(request, tries - 1, std::move(done));
 		    Result<void> out;
 		    if (!res)
 			    out = res.error();

@@ -29,6 +29,7 @@
 #include "pcp/epoch.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
+#include "pcp/map_tracker.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -67,6 +68,7 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+	bool unmap_overtakes_map() const noexcept override { return true; }
 
 	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
 	// unicast to our own socket): its epoch goes to the restart tracking.
@@ -85,6 +87,9 @@ private:
 	// The MAP request for a mapping (lifetime 0: its deletion).
 	Request map_request(const engine::MapRequest &request, uint32_t lifetime);
 	std::string gateway_name() const;
+	// Deletes; a stale MAP success answering it is retried up to `tries`.
+	void send_delete(const engine::MapRequest &request, int tries,
+	                 std::function<void(Result<void>)> done);
 	// Turns an exchange result into a decoded version-2 response, or the
 	// error it means (timeout, unreachable, unsupported, a PCP result code).
 	Result<Response> read_reply(const Result<UdpExchange::Reply> &reply, const char *what);
@@ -95,6 +100,7 @@ private:
 	UdpExchange exchange_;
 	EpochTracker epoch_{EpochTracker::Rule::Pcp};
 	engine::ProtocolEvents events_;
+	MapTracker maps_;
 	std::optional<asio::ip::address> external_;
 	// Continuations posted by the exchange check this before touching us.
 	std::shared_ptr<char> alive_ = std::make_shared<char>();

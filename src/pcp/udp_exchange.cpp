@@ -100,13 +100,18 @@ UdpExchange::Id UdpExchange::send(Bytes packet, std::string key, Clock::duration
 	p->deadline_after = deadline;
 	pending_.emplace(id, std::move(p));
 	queue_.push_back(id);
-	pump();
+	schedule_pump();
 	return id;
 }
 
 void UdpExchange::cancel(Id id) {
 	if (pending_.count(id))
 		complete(id, Error(Errc::cancelled));
+}
+
+bool UdpExchange::transmitted(Id id) const {
+	auto it = pending_.find(id);
+	return it != pending_.end() && it->second->tries > 0;
 }
 
 void UdpExchange::cancel_all() {
@@ -311,7 +316,23 @@ void UdpExchange::complete(Id id, Result<Reply> result) {
 	p->timer.cancel();
 	asio::post(
 	    io_, [done = std::move(p->done), r = std::move(result)]() mutable { done(std::move(r)); });
-	pump();
+	schedule_pump();
+}
+
+// The window is refilled from a posted step, never inside send() or a
+// completion: what the caller does in the same turn (cancel a queued
+// request, queue a delete behind it) is settled before anything goes out.
+void UdpExchange::schedule_pump() {
+	if (pump_scheduled_)
+		return;
+	pump_scheduled_ = true;
+	std::weak_ptr<char> alive = alive_;
+	asio::post(io_, [this, alive] {
+		if (alive.expired())
+			return;
+		pump_scheduled_ = false;
+		pump();
+	});
 }
 
 void UdpExchange::fail_in_flight(const Error &error) {

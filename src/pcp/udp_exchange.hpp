@@ -118,6 +118,9 @@ public:
 	// Completes one request (or all) with Errc::cancelled. Unknown ids: no-op.
 	void cancel(Id id);
 	void cancel_all();
+	// Whether request `id` has been sent at least once (false for one still
+	// queued behind the window, or unknown).
+	bool transmitted(Id id) const;
 
 	// A well-formed datagram that answered no in-flight request (e.g. an
 	// unsolicited PCP ANNOUNCE unicast to our port).
@@ -141,6 +144,7 @@ private:
 	struct Pending;
 
 	void pump();
+	void schedule_pump();
 	void transmit(Pending &p);
 	void arm_timer(Pending &p);
 	void on_timer(Id id, const std::error_code &ec);
@@ -161,6 +165,7 @@ private:
 	asio::ip::udp::socket socket_;
 	bool receiving_ = false;
 	bool cancelling_ = false;
+	bool pump_scheduled_ = false;
 	unsigned receive_errors_ = 0;
 	// One more than the largest datagram we accept, to see oversize ones.
 	std::array<std::byte, 1101> buffer_{};

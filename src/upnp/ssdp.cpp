@@ -179,6 +179,14 @@ Result<SsdpMessage> parse_ssdp(ByteSpan datagram) {
 		} else if (iequals(name, "CACHE-CONTROL")) {
 			ok = set_once(have_cache, cache_control, value);
 			msg.max_age = parse_max_age(value);
+		} else if (iequals(name, "BOOTID.UPNP.ORG")) {
+			uint32_t id = 0;
+			auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
+			if (ec == std::errc() && end == value.data() + value.size() && id <= 0x7fffffffu) {
+				if (msg.boot_id && *msg.boot_id != id)
+					ok = false;
+				msg.boot_id = id;
+			}
 		}
 		if (!ok)
 			return Error(Errc::malformed, "conflicting values for an SSDP header");

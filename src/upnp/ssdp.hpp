@@ -50,6 +50,10 @@ struct SsdpMessage {
 	std::string server;
 	std::string nts; // NOTIFY only: ssdp:alive, ssdp:byebye or ssdp:update
 	std::optional<uint32_t> max_age;
+	// BOOTID.UPNP.ORG (UDA 1.1 §1.2.2): changes each time the device boots;
+	// absent from UDA 1.0 devices. A value that is not a 31-bit number is
+	// ignored rather than fatal (some devices send garbage in extra headers).
+	std::optional<uint32_t> boot_id;
 };
 
 // Parses a search response or a NOTIFY. Headers are case-insensitive. Errors:

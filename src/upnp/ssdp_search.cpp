@@ -187,7 +187,8 @@ struct SsdpSearch::Impl : std::enable_shared_from_this<SsdpSearch::Impl> {
 			return;
 		}
 		log.debug("SSDP: {} ({}) at {}", msg->st, msg->server, location->to_string());
-		complete(SsdpHit{from, std::move(*location), std::move(msg->st), std::move(msg->server)});
+		complete(SsdpHit{from, std::move(*location), std::move(msg->st), std::move(msg->server),
+		                 msg->boot_id});
 	}
 
 	// The single exit: stops all I/O and posts the result once.

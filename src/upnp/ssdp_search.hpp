@@ -22,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct SsdpHit {
 	http::Url location;
 	std::string st;
 	std::string server;
+	std::optional<uint32_t> boot_id; // BOOTID.UPNP.ORG, when the device sends it
 };
 
 class SsdpSearch {

@@ -3,6 +3,8 @@
 // requests are SoapJobs in one FIFO queue with a bounded number in flight.
 #include "upnp/upnp_client.hpp"
 
+#include "core/text.hpp"
+
 #include "http/http_errors.hpp"
 #include "upnp/upnp_errors.hpp"
 
@@ -317,6 +319,29 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 	});
 }
 
+void UpnpClient::observe_advertisement(const SsdpMessage &message) {
+	if (message.kind != SsdpMessage::Kind::Notify)
+		return;
+	if (iequals(message.nts, "ssdp:byebye")) {
+		said_byebye_ = true;
+		return;
+	}
+	if (!iequals(message.nts, "ssdp:alive"))
+		return; // ssdp:update announces a future BOOTID, not a reboot
+	const bool new_boot = message.boot_id && boot_id_ && *message.boot_id != *boot_id_;
+	const bool back = said_byebye_;
+	if (message.boot_id)
+		boot_id_ = message.boot_id;
+	said_byebye_ = false;
+	if (!new_boot && !back)
+		return;
+	logger_.info("UPnP {}: the device {} ({}): its mappings are gone", gateway_name(),
+	             new_boot ? "rebooted" : "is back after saying goodbye",
+	             new_boot ? "new BOOTID " + std::to_string(*message.boot_id) : message.st);
+	if (events_.gateway_restarted)
+		events_.gateway_restarted();
+}
+
 void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<SsdpHit> hit) {
 	if (op->finished)
 		return;
@@ -337,6 +362,8 @@ void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<Ssdp
 	}
 	logger_.debug("UPnP {}: SSDP answer {} ({}), description at {}", gateway_name(), hit->st,
 	              hit->server, hit->location.to_string());
+	if (hit->boot_id)
+		boot_id_ = hit->boot_id;
 
 	op->phase = ProbeOp::Phase::Description;
 	http::Request get;

@@ -29,6 +29,7 @@
 #include "log/logger.hpp"
 #include "upnp/description.hpp"
 #include "upnp/soap.hpp"
+#include "upnp/ssdp.hpp"
 #include "upnp/ssdp_search.hpp"
 
 #include <asio/io_context.hpp>
@@ -84,6 +85,12 @@ public:
 	         std::function<void(Result<engine::MapGrant>)> done) override;
 	void unmap(const engine::MapRequest &request, std::function<void(Result<void>)> done) override;
 	void cancel() override;
+
+	// An SSDP NOTIFY from the gateway (notify_listener.hpp). The first
+	// ssdp:alive after a ssdp:byebye, or with a BOOTID.UPNP.ORG other than
+	// the last one seen (in a search answer or an advertisement), means the
+	// device rebooted and forgot its mappings: events().gateway_restarted.
+	void observe_advertisement(const SsdpMessage &message);
 
 	// For `plumc probe` and tests: the chosen device and service, once probed.
 	const std::optional<Description> &description() const noexcept { return description_; }
@@ -146,6 +153,8 @@ private:
 	size_t service_index_ = 0;
 	std::optional<asio::ip::address_v4> external_;
 	bool permanent_only_ = false;
+	std::optional<uint32_t> boot_id_; // the device's BOOTID.UPNP.ORG, once seen
+	bool said_byebye_ = false;        // since the last ssdp:alive
 
 	uint64_t next_op_id_ = 1;
 	std::map<uint64_t, std::shared_ptr<Op>> ops_;

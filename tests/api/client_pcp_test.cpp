@@ -187,6 +187,26 @@ TEST_CASE("destroy while PENDING leaves nothing on the router") {
 	CHECK(client.cleanup().ok());
 }
 
+TEST_CASE("cleanup while 300 mappings are pending: nothing left, the queued ones never sent") {
+	PcpResponder router;
+	router.set_delay(100ms); // every answer a round trip of 100 ms
+	Client client;
+	REQUIRE(client.init(loopback_config(router, kUsePcp)).ok());
+	constexpr int kCount = 300;
+	for (int i = 0; i < kCount; ++i)
+		REQUIRE(client.start_mapping(IpProtocol::Tcp, uint16_t(20000 + i)).ok());
+	// The probe answered and the first MAPs are at the router, most of the
+	// rest queued behind the in-flight window.
+	REQUIRE(router.wait_until([&] { return router.counters().pcp_map >= 1; }, 3s));
+	REQUIRE(client.cleanup().ok());
+	// Whatever reached the router was deleted after it; what was still
+	// queued was dropped, not sent and then deleted.
+	CHECK(router.wait_until([&] { return held(router) == 0; }, 2s));
+	const auto sent = router.counters().pcp_map;
+	INFO("MAP requests (deletes included) at the router: " << sent);
+	CHECK(sent < 2 * kCount);
+}
+
 TEST_CASE("callbacks may call the API") {
 	PcpResponder router;
 	Client client;

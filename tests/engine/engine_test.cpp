@@ -259,3 +259,45 @@ TEST_CASE("UPnP mappings are re-added at each recheck (a rebooted IGD tells no o
 	CHECK(h.count(0, State::Success) == 1); // same address and port: no new callback
 	CHECK(h.count(0, State::Failure) == 0);
 }
+
+TEST_CASE("a UPnP gateway's reboot (its advertisements) finds the IGD again, then re-adds") {
+	Harness h;
+	h.pcp = refusing(Errc::unreachable);
+	h.natpmp = refusing(Errc::unreachable);
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	h.engine->add(1, IpProtocol::Udp, 8081, 0);
+	REQUIRE(h.reached(0, State::Success));
+	REQUIRE(h.reached(1, State::Success));
+	h.fake_upnp->held.clear(); // the router rebooted and forgot them
+	const int probes_before = h.fake_upnp->probes;
+	const int maps_before = h.fake_upnp->maps;
+	h.fake_upnp->events.gateway_restarted();
+	REQUIRE(run_until(h.io, [&] { return h.fake_upnp->held.size() == 2; }, 2s));
+	CHECK(h.fake_upnp->probes == probes_before + 1); // its URLs may have moved
+	CHECK(h.fake_upnp->maps == maps_before + 2);
+	CHECK(h.count(0, State::Failure) == 0);
+}
+
+TEST_CASE("switching protocols deletes the old protocol's mapping before making the new one") {
+	Harness h;
+	h.pcp = refusing(Errc::unreachable);
+	h.natpmp = refusing(Errc::unreachable);
+	h.settings.recheck_period = 300ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Success));
+	REQUIRE(h.fake_upnp->held.count(8080) == 1);
+	const uint16_t external = h.fake_upnp->held[8080];
+	// PCP comes up on the router; the next recheck prefers it.
+	h.fake_pcp->script().answers = true;
+	REQUIRE(run_until(h.io, [&] { return h.fake_pcp->held.count(8080) == 1; }, 3s));
+	CHECK(h.fake_upnp->held.empty());
+	CHECK(h.fake_upnp->unmaps == 1);
+	CHECK(h.fake_pcp->held[8080] == external); // the same external port asked for
+	REQUIRE(run_until(h.io, [&] { return h.last(0)->mapping.mapping_protocol == MappingProtocol::Pcp; }, 1s));
+	CHECK(h.last(0)->state == State::Success);
+	h.engine->remove(0);
+	REQUIRE(h.reached(0, State::Destroyed));
+	CHECK(h.fake_pcp->held.empty());
+}

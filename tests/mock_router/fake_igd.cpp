@@ -121,6 +121,7 @@ struct FakeIgd::Impl {
 	mutable std::mutex m;
 	// Knobs.
 	int version = 2;
+	uint32_t boot_id = 1700000000;
 	Services services = Services::WanIp;
 	bool wanip_connected = true;
 	std::map<std::string, std::pair<int, int>> failures; // action -> (code, count)
@@ -225,7 +226,8 @@ struct FakeIgd::Impl {
 			reply = "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: " + st +
 			        "\r\nUSN: uuid:00000000-0000-0000-0000-00000000f00d::" + st +
 			        "\r\nEXT:\r\nSERVER: plum-test/1 UPnP/1.1 FakeIgd/1\r\nLOCATION: http://" +
-			        host + ":" + std::to_string(http_port) + "/rootDesc.xml\r\n\r\n";
+			        host + ":" + std::to_string(http_port) +
+			        "/rootDesc.xml\r\nBOOTID.UPNP.ORG: " + std::to_string(boot_id) + "\r\n\r\n";
 		}
 		std::error_code ignored;
 		(other_port ? ssdp_alt : ssdp).send_to(asio::buffer(reply), ssdp_sender, 0, ignored);
@@ -749,6 +751,12 @@ void FakeIgd::set_description_xml(std::string xml) {
 void FakeIgd::restart() {
 	std::lock_guard lock(impl_->m);
 	impl_->table.clear();
+	++impl_->boot_id;
+}
+
+uint32_t FakeIgd::boot_id() const {
+	std::lock_guard lock(impl_->m);
+	return impl_->boot_id;
 }
 
 #undef PLUM_FAKE_SET

@@ -111,8 +111,10 @@ public:
 	void set_external_ip(asio::ip::address_v4 address);
 	// Serve this text verbatim as the description ("" = the generated one).
 	void set_description_xml(std::string xml);
-	// The router rebooted: the mapping table is forgotten.
+	// The router rebooted: the mapping table is forgotten, and the
+	// BOOTID.UPNP.ORG of its SSDP answers goes up by one.
 	void restart();
+	uint32_t boot_id() const;
 
 	// --- what happened ---
 	std::vector<Mapping> mappings() const;

@@ -1,5 +1,6 @@
 #include "upnp/ssdp.hpp"
 #include "upnp/ssdp_search.hpp"
+#include "upnp/notify_listener.hpp"
 
 #include "fixture.hpp"
 
@@ -517,4 +518,90 @@ TEST_CASE("SsdpSearch: destroying a running search is safe and silent") {
 	io.run_for(200ms);
 	CHECK(calls == 0);
 	CHECK(r.received.size() >= 1);
+}
+
+// --- BOOTID.UPNP.ORG and advertisements ---------------------------------------
+
+namespace {
+
+std::string notify(std::string_view nts, std::optional<uint32_t> boot_id,
+                   std::string_view nt = "urn:schemas-upnp-org:device:InternetGatewayDevice:2") {
+	std::string s = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: " + std::string(nt) +
+	                "\r\nNTS: " + std::string(nts) + "\r\nUSN: uuid:x::" + std::string(nt) + "\r\n";
+	if (nts != "ssdp:byebye")
+		s += "LOCATION: http://127.0.0.1:5000/rootDesc.xml\r\nCACHE-CONTROL: max-age=120\r\n";
+	if (boot_id)
+		s += "BOOTID.UPNP.ORG: " + std::to_string(*boot_id) + "\r\n";
+	return s + "\r\n";
+}
+
+} // namespace
+
+TEST_CASE("parse_ssdp: BOOTID.UPNP.ORG of answers and advertisements") {
+	auto r = parse(kMiniupnpdResponse);
+	REQUIRE(r);
+	CHECK(r->boot_id == std::optional<uint32_t>(1700000000));
+
+	auto alive = parse(notify("ssdp:alive", 42));
+	REQUIRE(alive);
+	CHECK(alive->kind == SsdpMessage::Kind::Notify);
+	CHECK(alive->boot_id == std::optional<uint32_t>(42));
+
+	auto bye = parse(notify("ssdp:byebye", 43));
+	REQUIRE(bye);
+	CHECK(bye->nts == "ssdp:byebye");
+	CHECK(bye->boot_id == std::optional<uint32_t>(43));
+
+	// UDA 1.0 devices send none; garbage is ignored, not fatal.
+	CHECK_FALSE(parse(notify("ssdp:alive", std::nullopt))->boot_id);
+	std::string junk(kMiniupnpdResponse);
+	junk.replace(junk.find("BOOTID.UPNP.ORG: 1700000000"), 27, "BOOTID.UPNP.ORG: soon");
+	auto j = parse(junk);
+	REQUIRE(j);
+	CHECK_FALSE(j->boot_id);
+	junk = std::string(kMiniupnpdResponse);
+	junk.replace(junk.find("BOOTID.UPNP.ORG: 1700000000"), 27, "BOOTID.UPNP.ORG: 4294967295");
+	CHECK_FALSE(parse(junk)->boot_id); // over 2^31-1: not a valid BOOTID
+
+	// Two different BOOTIDs in one message: which boot is it? Refused.
+	std::string two(kMiniupnpdResponse);
+	two.insert(two.size() - 2, "BOOTID.UPNP.ORG: 1700000001\r\n");
+	auto t = parse(two);
+	REQUIRE_FALSE(t);
+	CHECK(t.error() == Errc::malformed);
+}
+
+TEST_CASE("NotifyListener: the gateway's NOTIFYs only") {
+	asio::io_context io;
+	NotifySettings settings;
+	settings.gateway = asio::ip::make_address_v4("127.0.0.1");
+	settings.bind_address = asio::ip::make_address_v4("127.0.0.1");
+	settings.port = 0;
+	settings.join_multicast = false;
+	NotifyListener listener(io, settings, Logger{});
+	std::vector<SsdpMessage> seen;
+	listener.set_handler([&](const SsdpMessage &m) { seen.push_back(m); });
+	REQUIRE(listener.start());
+	const auto to = listener.local_endpoint();
+	REQUIRE(to.port() != 0);
+
+	auto send_from = [&](const char *source, const std::string &text) {
+		asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address_v4(source), 0));
+		s.send_to(asio::buffer(text), to);
+	};
+	send_from("127.0.0.2", notify("ssdp:alive", 1)); // another host on the LAN
+	send_from("127.0.0.1", "M-SEARCH * HTTP/1.1\r\nHOST: x\r\nMAN: \"ssdp:discover\"\r\nST: x\r\n\r\n");
+	send_from("127.0.0.1", "HTTP/1.1 200 OK\r\nST: x\r\nLOCATION: http://127.0.0.1/\r\n\r\n");
+	send_from("127.0.0.1", "garbage");
+	send_from("127.0.0.1", notify("ssdp:alive", 7));
+
+	const auto deadline = std::chrono::steady_clock::now() + 3s;
+	while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
+		io.restart();
+		io.run_one_for(100ms);
+	}
+	REQUIRE(seen.size() == 1);
+	CHECK(seen[0].boot_id == std::optional<uint32_t>(7));
+	CHECK(listener.stats().accepted == 1);
+	CHECK(listener.stats().rejected == 4);
 }

@@ -693,3 +693,53 @@ TEST_CASE("a destroyed client completes its operations with cancelled and is nev
 	h.io.restart();
 	h.io.run_for(500ms);
 }
+
+namespace {
+
+plum::upnp::SsdpMessage advertisement(std::string nts, std::optional<uint32_t> boot_id) {
+	plum::upnp::SsdpMessage m;
+	m.kind = plum::upnp::SsdpMessage::Kind::Notify;
+	m.st = "urn:schemas-upnp-org:device:InternetGatewayDevice:2";
+	m.nts = std::move(nts);
+	m.boot_id = boot_id;
+	return m;
+}
+
+} // namespace
+
+TEST_CASE("SSDP advertisements: a reboot is reported once, a routine alive never") {
+	Harness h;
+	int restarts = 0;
+	h.make();
+	plum::engine::ProtocolEvents ev;
+	ev.gateway_restarted = [&] { ++restarts; };
+	h.client->set_events(ev);
+	h.probe_ok(); // learns the BOOTID from the search answer
+	const uint32_t boot = h.igd.boot_id();
+
+	// The periodic re-advertisement of the same boot: nothing happened.
+	h.client->observe_advertisement(advertisement("ssdp:alive", boot));
+	h.client->observe_advertisement(advertisement("ssdp:alive", std::nullopt));
+	h.client->observe_advertisement(advertisement("ssdp:update", boot + 1));
+	CHECK(restarts == 0);
+
+	// Booted again: a new BOOTID, advertised once per device and service.
+	h.igd.restart();
+	for (int i = 0; i < 5; ++i)
+		h.client->observe_advertisement(advertisement("ssdp:alive", h.igd.boot_id()));
+	CHECK(restarts == 1);
+
+	// A UDA 1.0 device: no BOOTID, but byebye on the way down, alive after.
+	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
+	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
+	CHECK(restarts == 1);
+	h.client->observe_advertisement(advertisement("ssdp:alive", std::nullopt));
+	h.client->observe_advertisement(advertisement("ssdp:alive", std::nullopt));
+	CHECK(restarts == 2);
+
+	// A search answer is no advertisement.
+	auto answer = advertisement("ssdp:alive", 1);
+	answer.kind = plum::upnp::SsdpMessage::Kind::SearchResponse;
+	h.client->observe_advertisement(answer);
+	CHECK(restarts == 2);
+}
