@@ -55,6 +55,12 @@ typedef void (*plum_log_callback_t)(plum_log_level_t level, const char *message)
 #define PLUM_PROTOCOL_FLAG_UPNP 0x4u
 #define PLUM_PROTOCOL_FLAG_ALL 0x7u
 
+/* Bits of plum_config_t.families: which address families each mapping is
+ * made in. 0 means IPv4 only, as libplum. IPv6 opens a pinhole in the
+ * router's firewall for our own IPv6 address, with PCP. */
+#define PLUM_FAMILY_IPV4 0x1u
+#define PLUM_FAMILY_IPV6 0x2u
+
 typedef struct {
 	plum_log_level_t log_level;
 	plum_log_callback_t log_callback; /* NULL means stdout */
@@ -71,6 +77,11 @@ typedef struct {
 	const char *ssdp_address;    /* SSDP target, NULL: 239.255.255.250 + gateway */
 	uint16_t ssdp_port;          /* SSDP port, 0: 1900 */
 	unsigned int protocols;      /* PLUM_PROTOCOL_FLAG_* mask, 0: all */
+	unsigned int families;       /* PLUM_FAMILY_* mask, 0: IPv4 only */
+	/* The IPv6 PCP server, e.g. "fe80::1%eth0"; NULL: the default route's. */
+	const char *gateway_address6;
+	/* Our IPv6 address to open pinholes to; NULL: discovered. */
+	const char *local_address6;
 } plum_config_t;
 
 PLUM_EXPORT int plum_init(const plum_config_t *config);

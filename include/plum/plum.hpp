@@ -36,6 +36,20 @@ enum ProtocolFlags : unsigned {
 	kUseAll = 0x7,
 };
 
+// Which address families each mapping is made in (a bit mask).
+//   kIPv4  (the default, as libplum) a port mapping on the IPv4 NAT, by PCP,
+//          NAT-PMP or UPnP-IGD.
+//   kIPv6  a pinhole in the router's IPv6 firewall for our own global IPv6
+//          address, by PCP only (RFC 6887 §11: a firewall without NAT).
+// With both, each mapping id is made in both families: the mapping is
+// SUCCESS when at least one family is mapped, FAILURE when none is, and
+// DESTROYED once both are gone (see Mapping for the addresses).
+enum AddressFamilies : unsigned {
+	kIPv4 = 0x1,
+	kIPv6 = 0x2,
+	kIPv4AndIPv6 = 0x3,
+};
+
 struct Config {
 	LogLevel log_level = LogLevel::None;
 	// Receives every log line at or above log_level; empty means stderr.
@@ -58,6 +72,15 @@ struct Config {
 	// The lifetime asked of the router for each mapping (renewed at about
 	// half of it); 0: 7200 s.
 	std::chrono::seconds lifetime{0};
+
+	unsigned families = kIPv4; // AddressFamilies; 0 means kIPv4
+	// The IPv6 PCP server, usually the default router: often link-local, so
+	// "fe80::1%eth0" (the scope names the interface). Empty: the default
+	// route's gateway from /proc/net/ipv6_route.
+	std::string gateway_address6;
+	// The IPv6 address to open pinholes to. Empty: the global address of
+	// the interface that reaches the gateway.
+	std::string local_address6;
 };
 
 struct Mapping {
@@ -65,7 +88,12 @@ struct Mapping {
 	MappingProtocol mapping_protocol = MappingProtocol::Unknown;
 	uint16_t internal_port = 0;
 	uint16_t external_port = 0;
+	// The IPv4 external address when IPv4 is mapped; else the IPv6 one (with
+	// kIPv6 alone, or when only the IPv6 family succeeded). mapping_protocol
+	// and external_port belong to the same family.
 	std::string external_host;
+	// The IPv6 pinhole's address (our own), when the IPv6 family is mapped.
+	std::string external_host6;
 };
 
 struct MappingResult {

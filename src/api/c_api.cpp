@@ -56,6 +56,11 @@ PLUM_EXPORT int plum_init(const plum_config_t *c) {
 			config.ssdp_address = c->ssdp_address;
 		config.ssdp_port = c->ssdp_port;
 		config.protocols = c->protocols ? (c->protocols & kUseAll) : kUseAll;
+		config.families = c->families ? (c->families & kIPv4AndIPv6) : kIPv4;
+		if (c->gateway_address6)
+			config.gateway_address6 = c->gateway_address6;
+		if (c->local_address6)
+			config.local_address6 = c->local_address6;
 		std::lock_guard lock(dummytls_mutex);
 		dummytls_domain = c->dummytls_domain ? c->dummytls_domain : "";
 	}

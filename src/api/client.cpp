@@ -6,6 +6,12 @@
 // of each mapping (its status and callback) behind one mutex, and no user
 // callback ever runs while that mutex is held, so a callback may call the
 // API freely.
+//
+// IPv6 (Config::families): one engine per address family on the same
+// io_context. Each mapping id is made in every enabled family; the public
+// view combines them (see combine()): SUCCESS when one family is mapped,
+// FAILURE when none is, DESTROYED when every family is done. With one
+// family the view is that engine's own, change for change.
 #include "api/protocol_factory.hpp"
 #include "engine/engine.hpp"
 #include "log/logger.hpp"
@@ -17,6 +23,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -31,9 +38,25 @@ std::chrono::milliseconds or_default(std::chrono::milliseconds v, std::chrono::m
 
 } // namespace
 
+// The engines, by family.
+constexpr size_t kV4 = 0, kV6 = 1, kFamilies = 2;
+
+namespace client_detail {
+// One family's view of a mapping, as its engine last reported it. (At
+// namespace scope: std::optional of a nested type with default member
+// initializers is not constructible inside its enclosing class for clang.)
+struct FamilyView {
+	State state = State::Pending;
+	Mapping mapping;
+	std::optional<Error> error;
+};
+} // namespace client_detail
+
 struct Client::Impl {
+	using FamilyView = client_detail::FamilyView;
 	struct Entry {
 		MappingStatus status;
+		std::array<std::optional<FamilyView>, kFamilies> family; // enabled ones only
 		StateCallback callback;
 		// create_mapping's future, until the first result.
 		std::shared_ptr<std::promise<Result<MappingResult>>> first;
@@ -46,33 +69,114 @@ struct Client::Impl {
 	std::unique_ptr<asio::io_context> io;
 	std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 	std::thread thread;
-	std::unique_ptr<engine::Engine> engine;
+	std::array<std::unique_ptr<engine::Engine>, kFamilies> engines;
 
 	mutable std::mutex mutex; // guards what follows
 	bool running = false;
 	int next_id = 0;
 	std::map<int, Entry> entries;
 
-	void on_state_change(const engine::StateChange &change);
+	void on_state_change(size_t family, const engine::StateChange &change);
 	void start_locked(int id, IpProtocol protocol, uint16_t internal_port, uint16_t external_port);
+	Entry &new_entry_locked(int id, IpProtocol protocol, uint16_t internal_port,
+	                        uint16_t external_port);
 	bool on_engine_thread() const { return thread.get_id() == std::this_thread::get_id(); }
 };
 
-void Client::Impl::on_state_change(const engine::StateChange &change) {
+namespace {
+
+// The public view of a mapping made in both families. Each family's engine
+// reports Pending, Success, Failure or Destroyed.
+//   state     Destroyed once every family is; Success when one is mapped;
+//             Pending while one is still trying and none is mapped;
+//             Failure otherwise.
+//   mapping   external_host/port and mapping_protocol of the IPv4 family when
+//             it is mapped, else of the IPv6 one; external_host6 is the IPv6
+//             family's address when it is mapped.
+engine::StateChange
+combine(int id, const std::array<std::optional<client_detail::FamilyView>, kFamilies> &family) {
+	engine::StateChange out;
+	out.id = id;
+	bool all_destroyed = true, any_success = false, any_pending = false;
+	const client_detail::FamilyView *shown = nullptr;
+	for (const auto &f : family) {
+		if (!f)
+			continue;
+		all_destroyed = all_destroyed && f->state == State::Destroyed;
+		any_success = any_success || f->state == State::Success;
+		any_pending = any_pending || f->state == State::Pending;
+		if (f->error && !out.error)
+			out.error = f->error;
+	}
+	// The first family (IPv4) with a result shows; Success before anything.
+	for (const auto &f : family)
+		if (f && !shown && (f->state == State::Success || !any_success))
+			shown = &*f;
+	if (all_destroyed)
+		out.state = State::Destroyed;
+	else if (any_success)
+		out.state = State::Success;
+	else if (any_pending)
+		out.state = State::Pending;
+	else
+		out.state = State::Failure;
+	if (shown)
+		out.mapping = shown->mapping;
+	const auto &v6 = family[kV6];
+	if (v6 && (v6->state == State::Success || v6->state == State::Destroyed))
+		out.mapping.external_host6 = v6->mapping.external_host;
+	else
+		out.mapping.external_host6.clear();
+	return out;
+}
+
+bool same_view(const Mapping &a, const Mapping &b) {
+	return a.mapping_protocol == b.mapping_protocol && a.external_port == b.external_port &&
+	       a.external_host == b.external_host && a.external_host6 == b.external_host6;
+}
+
+} // namespace
+
+void Client::Impl::on_state_change(size_t family, const engine::StateChange &reported) {
 	StateCallback callback;
 	std::shared_ptr<std::promise<Result<MappingResult>>> first;
 	std::shared_ptr<asio::steady_timer> first_timer;
 	bool call = false;
+	engine::StateChange change = reported;
 	{
 		std::lock_guard lock(mutex);
 		auto it = entries.find(change.id);
 		if (it == entries.end())
 			return;
 		Entry &e = it->second;
+		auto &view = e.family[family];
+		if (!view)
+			return;
+		view->state = reported.state;
+		view->mapping = reported.mapping;
+		view->error = reported.error;
+		size_t enabled = 0;
+		for (const auto &f : e.family)
+			enabled += f ? 1 : 0;
+		if (enabled > 1) {
+			change = combine(change.id, e.family);
+			if (family == kV6 && change.state == State::Failure)
+				change.error = reported.error ? reported.error : change.error;
+			// A change of one family that leaves the public view as it was
+			// is not a change (e.g. IPv6 fails while IPv4 stays mapped).
+			if (change.state == e.status.state && same_view(change.mapping, e.status.mapping) &&
+			    change.state != State::Destroyed)
+				return;
+		} else if (family == kV6 && change.state != State::Pending) {
+			change.mapping.external_host6 =
+			    change.state == State::Failure ? std::string() : change.mapping.external_host;
+		}
 		// A mapping being destroyed stays DESTROYING until DESTROYED, even if
 		// a last map result arrives meanwhile.
 		if (e.status.state == State::Destroying && change.state != State::Destroyed)
 			return;
+		if (change.state == State::Pending)
+			return; // not a change anyone is told about
 		e.status.state = change.state;
 		e.status.mapping = change.mapping;
 		callback = e.callback;
@@ -120,6 +224,9 @@ Result<void> Client::init(Config config) {
 	Impl &m = *impl_;
 	if (config.protocols == 0)
 		config.protocols = kUseAll;
+	config.families &= kIPv4AndIPv6;
+	if (config.families == 0)
+		config.families = kIPv4;
 	m.config = config;
 	m.logger = Logger(config.log_level, config.log_callback);
 	m.io = std::make_unique<asio::io_context>(1);
@@ -133,11 +240,22 @@ Result<void> Client::init(Config config) {
 		s.lifetime = static_cast<uint32_t>(std::min<int64_t>(config.lifetime.count(), 86400 * 7));
 	s.first_verdict = std::min(s.first_verdict, s.discover_timeout);
 	s.cleanup_timeout = std::min(s.cleanup_timeout, s.mapping_timeout);
-	m.engine = std::make_unique<engine::Engine>(
-	    *m.io, s, [cfg = config] { return api::discover_environment(cfg); },
-	    api::make_protocol_factory(*m.io, config, s.mapping_timeout, s.discover_timeout, m.logger),
-	    [impl = impl_.get()](const engine::StateChange &c) { impl->on_state_change(c); },
-	    m.logger);
+	if (config.families & kIPv4)
+		m.engines[kV4] = std::make_unique<engine::Engine>(
+		    *m.io, s, [cfg = config] { return api::discover_environment(cfg); },
+		    api::make_protocol_factory(*m.io, config, s.mapping_timeout, s.discover_timeout,
+		                               m.logger),
+		    [impl = impl_.get()](const engine::StateChange &c) { impl->on_state_change(kV4, c); },
+		    m.logger);
+	if (config.families & kIPv6) {
+		engine::Settings s6 = s;
+		s6.direct_when_public = false; // a global IPv6 address is behind a firewall
+		m.engines[kV6] = std::make_unique<engine::Engine>(
+		    *m.io, s6, [cfg = config] { return api::discover_environment6(cfg); },
+		    api::make_protocol_factory6(*m.io, config, s.mapping_timeout, m.logger),
+		    [impl = impl_.get()](const engine::StateChange &c) { impl->on_state_change(kV6, c); },
+		    m.logger);
+	}
 	m.thread = std::thread([io = m.io.get()] { io->run(); });
 	m.running = true;
 	m.next_id = 0;
@@ -156,11 +274,27 @@ Result<void> Client::cleanup() {
 	}
 	// Let the engine delete every mapping on the router (it bounds its own
 	// wait), then stop the loop.
+	// Both families shut down at once; the last to finish says so.
 	auto done = std::make_shared<std::promise<void>>();
 	auto finished = done->get_future();
-	asio::post(*m.io, [&m, done] { m.engine->shutdown([done] { done->set_value(); }); });
+	asio::post(*m.io, [&m, done] {
+		auto left = std::make_shared<size_t>(0);
+		for (auto &e : m.engines)
+			*left += e ? 1 : 0;
+		if (*left == 0)
+			return done->set_value();
+		for (auto &e : m.engines)
+			if (e)
+				e->shutdown([done, left] {
+					if (--*left == 0)
+						done->set_value();
+				});
+	});
 	finished.wait();
-	asio::post(*m.io, [&m] { m.engine.reset(); });
+	asio::post(*m.io, [&m] {
+		for (auto &e : m.engines)
+			e.reset();
+	});
 	m.work.reset();
 	m.thread.join();
 
@@ -187,21 +321,32 @@ Result<int> Client::start_mapping(IpProtocol protocol, uint16_t internal_port,
 	if (!m.running)
 		return Error(Errc::not_initialized, "plum is not running");
 	const int id = m.next_id++;
-	Impl::Entry &e = m.entries[id];
-	e.status.state = State::Pending;
-	e.status.mapping.protocol = protocol;
-	e.status.mapping.internal_port = internal_port;
-	e.status.mapping.external_port = external_port;
+	Impl::Entry &e = m.new_entry_locked(id, protocol, internal_port, external_port);
 	e.callback = std::move(on_state_change);
 	m.start_locked(id, protocol, internal_port, external_port);
 	return id;
 }
 
+Client::Impl::Entry &Client::Impl::new_entry_locked(int id, IpProtocol protocol,
+                                                    uint16_t internal_port,
+                                                    uint16_t external_port) {
+	Entry &e = entries[id];
+	e.status.state = State::Pending;
+	e.status.mapping.protocol = protocol;
+	e.status.mapping.internal_port = internal_port;
+	e.status.mapping.external_port = external_port;
+	for (size_t f = 0; f < kFamilies; ++f)
+		if (engines[f])
+			e.family[f].emplace();
+	return e;
+}
+
 void Client::Impl::start_locked(int id, IpProtocol protocol, uint16_t internal_port,
                                 uint16_t external_port) {
 	asio::post(*io, [this, id, protocol, internal_port, external_port] {
-		if (engine)
-			engine->add(id, protocol, internal_port, external_port);
+		for (auto &engine : engines)
+			if (engine)
+				engine->add(id, protocol, internal_port, external_port);
 	});
 }
 
@@ -221,11 +366,7 @@ Client::create_mapping(IpProtocol protocol, uint16_t internal_port, uint16_t ext
 		return future;
 	}
 	const int id = m.next_id++;
-	Impl::Entry &e = m.entries[id];
-	e.status.state = State::Pending;
-	e.status.mapping.protocol = protocol;
-	e.status.mapping.internal_port = internal_port;
-	e.status.mapping.external_port = external_port;
+	Impl::Entry &e = m.new_entry_locked(id, protocol, internal_port, external_port);
 	e.callback = std::move(on_state_change);
 	e.callback_sees_first = false;
 	e.first = promise;
@@ -245,7 +386,8 @@ Client::create_mapping(IpProtocol protocol, uint16_t internal_port, uint16_t ext
 			// The mapping keeps trying; its later changes reach the callback.
 			it->second.callback_sees_first = true;
 		}
-		p->set_value(Error(Errc::timeout, "mapping " + std::to_string(id) + " got no result within " +
+		p->set_value(Error(Errc::timeout, "mapping " + std::to_string(id) +
+		                                      " got no result within " +
 		                                      std::to_string(timeout.count()) + " ms"));
 	});
 	m.start_locked(id, protocol, internal_port, external_port);
@@ -262,8 +404,9 @@ void Client::destroy_mapping(int id) {
 		return;
 	it->second.status.state = State::Destroying;
 	asio::post(*m.io, [&m, id] {
-		if (m.engine)
-			m.engine->remove(id);
+		for (auto &engine : m.engines)
+			if (engine)
+				engine->remove(id);
 	});
 }
 
@@ -288,7 +431,9 @@ Result<std::string> Client::get_local_address() const {
 		std::lock_guard lock(impl_->mutex);
 		config = impl_->config;
 	}
-	auto env = api::discover_environment(config);
+	// IPv4's when IPv4 is enabled (libplum's answer), else IPv6's.
+	const bool v6_only = (config.families & kIPv4AndIPv6) == kIPv6;
+	auto env = v6_only ? api::discover_environment6(config) : api::discover_environment(config);
 	if (!env)
 		return env.error();
 	return env->local.to_string();
@@ -304,8 +449,8 @@ std::optional<std::string> Client::double_nat_address() const {
 			return std::nullopt;
 		asio::post(*m.io, [&m, promise] {
 			std::optional<std::string> r;
-			if (m.engine) {
-				auto ext = m.engine->external_address();
+			if (m.engines[kV4]) {
+				auto ext = m.engines[kV4]->external_address();
 				if (ext && net::is_double_nat(*ext))
 					r = ext->to_string();
 			}
@@ -318,6 +463,36 @@ std::optional<std::string> Client::double_nat_address() const {
 	return future.get();
 }
 
+namespace {
+
+void add_to(ProtocolStats &into, const ProtocolStats &from) {
+	into.requests += from.requests;
+	into.retransmissions += from.retransmissions;
+	into.timeouts += from.timeouts;
+	into.renewals += from.renewals;
+	into.recreations += from.recreations;
+	for (const auto &[name, n] : from.results)
+		into.results[name] += n;
+}
+
+// Both families' engines as one: the IPv4 view, with the IPv6 engine's PCP
+// counters added and its pinholes listed after the IPv4 mappings (an id
+// made in both families appears once per family).
+Stats merged_stats(const std::array<std::unique_ptr<engine::Engine>, kFamilies> &engines) {
+	if (!engines[kV4])
+		return engines[kV6] ? engines[kV6]->stats() : Stats{};
+	Stats out = engines[kV4]->stats();
+	if (engines[kV6]) {
+		Stats v6 = engines[kV6]->stats();
+		add_to(out.pcp, v6.pcp);
+		for (auto &m : v6.mappings)
+			out.mappings.push_back(std::move(m));
+	}
+	return out;
+}
+
+} // namespace
+
 Stats Client::stats() const {
 	Impl &m = *impl_;
 	auto promise = std::make_shared<std::promise<Stats>>();
@@ -329,9 +504,8 @@ Stats Client::stats() const {
 		// From a callback, on the engine's thread: read it right here (a
 		// post would wait for ourselves).
 		if (m.on_engine_thread())
-			return m.engine ? m.engine->stats() : Stats{};
-		asio::post(*m.io,
-		           [&m, promise] { promise->set_value(m.engine ? m.engine->stats() : Stats{}); });
+			return merged_stats(m.engines);
+		asio::post(*m.io, [&m, promise] { promise->set_value(merged_stats(m.engines)); });
 	}
 	// Waited for without the mutex: the engine thread may need it meanwhile.
 	if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready)

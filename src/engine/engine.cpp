@@ -105,7 +105,7 @@ void Engine::set_environment(const Environment &env) {
 	probing_ = false;
 	active_ = nullptr;
 	env_ = env;
-	direct_ = net::is_public(env.local);
+	direct_ = settings_.direct_when_public && net::is_public(env.local);
 	if (direct_) {
 		log_.info("local address {} is public: no mapping needed", env.local.to_string());
 		companions_.reset();

@@ -5,8 +5,8 @@
 // change through the StateSink, also on that thread.
 #pragma once
 
-#include "engine/protocol.hpp"
 #include "engine/prober.hpp"
+#include "engine/protocol.hpp"
 #include "log/logger.hpp"
 
 #include <asio/io_context.hpp>
@@ -41,13 +41,18 @@ struct Settings {
 	std::chrono::milliseconds cleanup_limit{60000};
 	std::chrono::milliseconds cleanup_per_mapping{100};
 	uint32_t lifetime = 7200; // seconds asked of the router
+	// A public local address needs no mapping (Direct). An IPv6 engine turns
+	// this off: a global IPv6 address is public, yet the router's firewall
+	// still wants a pinhole (RFC 6887 §11, a PCP firewall without NAT).
+	bool direct_when_public = true;
 };
 
 // What the engine learns from the kernel (or the config): the gateway and
-// the local address that reaches it.
+// the local address that reaches it. One engine runs per address family:
+// both are IPv4, or both IPv6 (the gateway often link-local, with a scope).
 struct Environment {
-	asio::ip::address_v4 gateway;
-	asio::ip::address_v4 local;
+	asio::ip::address gateway;
+	asio::ip::address local;
 	friend bool operator==(const Environment &, const Environment &) = default;
 };
 

@@ -3,6 +3,8 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
+#include <net/if.h>
+
 #include <charconv>
 #include <fstream>
 #include <limits>
@@ -82,19 +84,150 @@ Result<asio::ip::address_v4> parse_default_gateway(std::string_view text) {
 	return best;
 }
 
-Result<asio::ip::address_v4> default_gateway() {
-	std::ifstream in("/proc/net/route");
+namespace {
+
+// Bounded: a routing or address table larger than 1 MiB is not one we walk.
+Result<std::string> read_proc(const char *path) {
+	std::ifstream in(path);
 	if (!in)
-		return Error(Errc::no_gateway, "cannot read /proc/net/route");
+		return Error(Errc::no_gateway, std::string("cannot read ") + path);
 	std::string text;
 	char buf[4096];
-	// Bounded: a routing table larger than 1 MiB is not one we walk.
 	while (in.read(buf, sizeof buf) || in.gcount() > 0) {
 		text.append(buf, static_cast<size_t>(in.gcount()));
 		if (text.size() > (1u << 20))
-			return Error(Errc::too_large, "/proc/net/route");
+			return Error(Errc::too_large, path);
 	}
-	return parse_default_gateway(text);
+	return text;
+}
+
+// /proc/net/ipv6_route and if_inet6 print an address as 32 hex digits in
+// network byte order.
+bool parse_hex_address6(std::string_view field, asio::ip::address_v6 &out) {
+	if (field.size() != 32)
+		return false;
+	asio::ip::address_v6::bytes_type bytes{};
+	for (size_t i = 0; i < bytes.size(); ++i) {
+		unsigned v = 0;
+		auto [p, ec] = std::from_chars(field.data() + 2 * i, field.data() + 2 * i + 2, v, 16);
+		if (ec != std::errc() || p != field.data() + 2 * i + 2)
+			return false;
+		bytes[i] = static_cast<unsigned char>(v);
+	}
+	out = asio::ip::address_v6(bytes);
+	return true;
+}
+
+bool parse_hex(std::string_view field, unsigned &out) {
+	auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), out, 16);
+	return ec == std::errc() && p == field.data() + field.size() && !field.empty();
+}
+
+std::string_view next_line(std::string_view &text) {
+	size_t eol = text.find('\n');
+	std::string_view line = text.substr(0, eol);
+	text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+	return line;
+}
+
+} // namespace
+
+Result<asio::ip::address_v4> default_gateway() {
+	auto text = read_proc("/proc/net/route");
+	if (!text)
+		return text.error();
+	return parse_default_gateway(*text);
+}
+
+Result<Gateway6> parse_default_gateway6(std::string_view text) {
+	// dest dest_len src src_len next_hop metric refcnt use flags ifname
+	constexpr unsigned kRtfUp = 0x1, kRtfGateway = 0x2;
+	bool found = false;
+	unsigned best_metric = 0;
+	Gateway6 best;
+	while (!text.empty()) {
+		std::string_view line = next_line(text);
+		std::string_view f[10];
+		for (auto &field : f)
+			field = next_field(line);
+		if (f[9].empty())
+			continue;
+		asio::ip::address_v6 dest, hop;
+		unsigned dest_len = 0, metric = 0, flags = 0;
+		if (!parse_hex_address6(f[0], dest) || !parse_hex(f[1], dest_len) ||
+		    !parse_hex_address6(f[4], hop) || !parse_hex(f[5], metric) || !parse_hex(f[8], flags))
+			continue;
+		if (!dest.is_unspecified() || dest_len != 0 || (flags & kRtfUp) == 0 ||
+		    (flags & kRtfGateway) == 0 || hop.is_unspecified())
+			continue;
+		if (!found || metric < best_metric) {
+			found = true;
+			best_metric = metric;
+			best = Gateway6{hop, std::string(f[9])};
+		}
+	}
+	if (!found)
+		return Error(Errc::no_gateway, "no IPv6 default route in /proc/net/ipv6_route");
+	return best;
+}
+
+Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
+                                                   std::string_view interface) {
+	// address ifindex prefix_len scope flags ifname
+	constexpr unsigned kScopeGlobal = 0x00;
+	constexpr unsigned kTemporary = 0x01, kDadFailed = 0x08, kDeprecated = 0x20, kTentative = 0x40;
+	int best_rank = -1;
+	asio::ip::address_v6 best;
+	while (!text.empty()) {
+		std::string_view line = next_line(text);
+		std::string_view f[6];
+		for (auto &field : f)
+			field = next_field(line);
+		if (f[5] != interface)
+			continue;
+		asio::ip::address_v6 a;
+		unsigned scope = 0, flags = 0;
+		if (!parse_hex_address6(f[0], a) || !parse_hex(f[3], scope) || !parse_hex(f[4], flags))
+			continue;
+		if (scope != kScopeGlobal || (flags & (kDadFailed | kDeprecated | kTentative)) != 0 ||
+		    a.is_v4_mapped() || a.is_unspecified())
+			continue;
+		// A public address before a ULA (fc00::/7), a stable one before a
+		// temporary (privacy) one, which changes under the pinhole.
+		const bool is_public = (a.to_bytes()[0] & 0xE0) == 0x20;
+		const int rank = (is_public ? 2 : 0) + ((flags & kTemporary) ? 0 : 1);
+		if (rank > best_rank) {
+			best_rank = rank;
+			best = a;
+		}
+	}
+	if (best_rank < 0)
+		return Error(Errc::no_gateway,
+		             "no global IPv6 address on interface " + std::string(interface));
+	return best;
+}
+
+Result<Gateway6> default_gateway6() {
+	auto text = read_proc("/proc/net/ipv6_route");
+	if (!text)
+		return text.error();
+	auto gw = parse_default_gateway6(*text);
+	if (!gw)
+		return gw.error();
+	if (gw->address.is_link_local()) {
+		const unsigned index = if_nametoindex(gw->interface.c_str());
+		if (index == 0)
+			return Error(Errc::no_gateway, "no interface " + gw->interface);
+		gw->address.scope_id(index);
+	}
+	return gw;
+}
+
+Result<asio::ip::address_v6> global_address6(std::string_view interface) {
+	auto text = read_proc("/proc/net/if_inet6");
+	if (!text)
+		return text.error();
+	return parse_global_address6(*text, interface);
 }
 
 Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
@@ -110,6 +243,21 @@ Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &p
 	if (ec)
 		return Error(Errc::no_gateway, ec.message());
 	return local.address().to_v4();
+}
+
+Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer) {
+	asio::io_context io;
+	asio::ip::udp::socket socket(io);
+	std::error_code ec;
+	socket.open(asio::ip::udp::v6(), ec);
+	if (!ec)
+		socket.connect({peer, 9}, ec); // a UDP connect only picks a route
+	if (ec)
+		return Error(Errc::no_gateway, "no route to " + peer.to_string() + ": " + ec.message());
+	auto local = socket.local_endpoint(ec);
+	if (ec)
+		return Error(Errc::no_gateway, ec.message());
+	return local.address().to_v6();
 }
 
 } // namespace plum::net

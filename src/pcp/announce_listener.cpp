@@ -5,6 +5,7 @@
 #include "pcp/pcp_codec.hpp"
 
 #include <asio/ip/multicast.hpp>
+#include <asio/ip/v6_only.hpp>
 
 namespace plum::pcp {
 
@@ -12,6 +13,9 @@ namespace {
 
 // RFC 6887 §14.1.3 and RFC 6886 §3.2.1: the all-hosts group.
 const asio::ip::address_v4 kAllHosts(0xE0000001u); // 224.0.0.1
+// ff02::1, the link-local all-nodes group (RFC 6887 §14.1.3).
+const asio::ip::address_v6 kAllNodes6(asio::ip::address_v6::bytes_type{0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                                                       0, 0, 0, 0, 0, 0, 0, 1});
 constexpr size_t kMaxDatagram = 1100;
 
 } // namespace
@@ -44,9 +48,16 @@ Result<void> AnnounceListener::start() {
 	socket_.open(local.protocol(), ec);
 	if (!ec)
 		socket_.set_option(asio::socket_base::reuse_address(true), ec);
+	// An IPv6 listener hears IPv6 only: IPv4 announcements are the IPv4
+	// listener's, on the same port.
+	if (!ec && local.address().is_v6())
+		socket_.set_option(asio::ip::v6_only(true), ec);
 	if (!ec)
 		socket_.bind(local, ec);
-	if (!ec && settings_.join_multicast) {
+	if (!ec && settings_.join_multicast && local.address().is_v6()) {
+		socket_.set_option(asio::ip::multicast::join_group(kAllNodes6, settings_.interface_index),
+		                   ec);
+	} else if (!ec && settings_.join_multicast) {
 		if (settings_.interface_address.is_unspecified())
 			socket_.set_option(asio::ip::multicast::join_group(kAllHosts), ec);
 		else

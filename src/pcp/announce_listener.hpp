@@ -6,6 +6,8 @@
 // Production binds 0.0.0.0:5350 with SO_REUSEADDR (other clients on the
 // host listen too) and joins 224.0.0.1 on the local interface. Tests bind
 // 127.0.0.1:0 without joining and have the responder send unicast.
+// IPv6 (§14.1.3: ANNOUNCE to ff02::1 port 5350): [::]:5350, IPv6 only,
+// joining ff02::1 on the gateway's interface; tests bind ::1.
 // Only datagrams whose source address is the gateway are accepted (any
 // source port: servers send these from 5351 or from another socket).
 // Handlers run on the io_context thread from the receive completion.
@@ -17,6 +19,7 @@
 #include "plum/result.hpp"
 
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
 #include <asio/ip/address_v4.hpp>
 #include <asio/ip/udp.hpp>
 
@@ -31,15 +34,18 @@ class PcpClient;
 class NatPmpClient;
 
 struct AnnounceSettings {
-	asio::ip::address_v4 gateway;
-	// 0.0.0.0 in production; 127.0.0.1 in tests.
-	asio::ip::address_v4 bind_address;
+	// IPv4, or IPv6 (link-local with its scope).
+	asio::ip::address gateway;
+	// 0.0.0.0 or :: in production; 127.0.0.1 or ::1 in tests.
+	asio::ip::address bind_address;
 	// 0 in tests (the kernel picks; read it back with local_endpoint()).
 	uint16_t port = kDefaultClientPort;
 	bool join_multicast = true;
 	// The interface to join 224.0.0.1 on (its address); unspecified: the
 	// kernel's default multicast interface.
 	asio::ip::address_v4 interface_address;
+	// IPv6: the interface (index) to join ff02::1 on; 0: the default one.
+	unsigned interface_index = 0;
 };
 
 struct AnnounceHandlers {

@@ -106,12 +106,18 @@ PcpClient::PcpClient(asio::io_context &io, PcpSettings settings, const Logger &l
 PcpClient::~PcpClient() = default;
 
 std::string PcpClient::gateway_name() const {
+	if (settings_.gateway.is_v6())
+		return "[" + settings_.gateway.to_string() + "]:" + std::to_string(settings_.server_port);
 	return settings_.gateway.to_string() + ":" + std::to_string(settings_.server_port);
 }
 
 asio::ip::address_v6 PcpClient::client_address() {
-	if (!settings_.local_address.is_unspecified())
-		return to_v4_mapped(settings_.local_address);
+	if (!settings_.local_address.is_unspecified()) {
+		if (settings_.local_address.is_v4())
+			return to_v4_mapped(settings_.local_address.to_v4());
+		// The header carries no scope: a global address has none anyway.
+		return asio::ip::address_v6(settings_.local_address.to_v6().to_bytes());
+	}
 	// §8.1: the client address must be the packet's source address; the
 	// connected socket knows which one the kernel chose. If the socket does
 	// not open, the send that follows fails with the reason.
@@ -120,8 +126,10 @@ asio::ip::address_v6 PcpClient::client_address() {
 		if (local.is_v4())
 			return to_v4_mapped(local.to_v4());
 		if (local.is_v6())
-			return local.to_v6();
+			return asio::ip::address_v6(local.to_v6().to_bytes());
 	}
+	if (settings_.gateway.is_v6())
+		return asio::ip::address_v6::any();
 	return to_v4_mapped(asio::ip::address_v4::any());
 }
 
@@ -226,8 +234,10 @@ Request PcpClient::map_request(const engine::MapRequest &request, uint32_t lifet
 	m.protocol = ip_protocol(request.protocol);
 	m.internal_port = request.internal_port;
 	m.external_port = request.external_port;
-	// §11.1: all-zero IPv4-mapped means "any IPv4 address".
-	m.external_address = to_v4_mapped(asio::ip::address_v4::any());
+	// §11.1: the family's all-zero address means "no preference": ::ffff:0.0.0.0
+	// for IPv4, :: for IPv6 (where a firewall answers with our own address).
+	m.external_address = settings_.gateway.is_v6() ? asio::ip::address_v6::any()
+	                                               : to_v4_mapped(asio::ip::address_v4::any());
 	req.map = m;
 	return req;
 }

@@ -16,6 +16,12 @@
 // oldest MAP in flight). Result codes become pcp_category() errors
 // ("PCP: NO_RESOURCES"). Every epoch seen goes through an EpochTracker;
 // a restart fires ProtocolEvents::gateway_restarted once.
+//
+// IPv6 (gateway and local address IPv6): the same messages over an IPv6
+// socket, the client address our own IPv6 address, the suggested external
+// address :: ("no preference", §11.1). A PCP-controlled firewall without NAT
+// answers with our own address and port (§11: a pinhole); miniupnpd 2.3.1
+// does so, and keys the pinhole on address, protocol and internal port.
 #pragma once
 
 #include "engine/protocol.hpp"
@@ -27,7 +33,7 @@
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
-#include <asio/ip/address_v4.hpp>
+#include <asio/ip/address.hpp>
 
 #include <chrono>
 #include <memory>
@@ -36,12 +42,14 @@
 namespace plum::pcp {
 
 struct PcpSettings {
-	asio::ip::address_v4 gateway;
+	// IPv4 or IPv6 (a link-local IPv6 gateway carries its scope id).
+	asio::ip::address gateway;
 	uint16_t server_port = kDefaultServerPort;
 	// The client address PCP puts in every header (§8.1: it must equal the
 	// packet's source). Unspecified: the address the kernel picks to reach
-	// the gateway, read back from the connected socket.
-	asio::ip::address_v4 local_address;
+	// the gateway, read back from the connected socket. Same family as the
+	// gateway.
+	asio::ip::address local_address;
 	// The overall deadline of each exchange (plum::Config mapping_timeout).
 	std::chrono::milliseconds mapping_timeout{10000};
 	// Retransmission and in-flight window; the defaults follow RFC 6886.

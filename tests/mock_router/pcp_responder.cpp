@@ -24,6 +24,21 @@ using namespace plum::pcp;
 
 namespace {
 
+// The address a PCP client should put in its header to match this source:
+// IPv4-mapped for IPv4, the address itself (without scope) for IPv6.
+asio::ip::address_v6 pcp_address_of(const asio::ip::address &a) {
+	if (a.is_v4())
+		return to_v4_mapped(a.to_v4());
+	return asio::ip::address_v6(a.to_v6().to_bytes());
+}
+
+// An IPv6 client (not IPv4-mapped): this server is then a firewall without
+// NAT (RFC 6887 §11): its "mapping" is a pinhole to the client's own
+// address and internal port.
+bool is_v6_client(const udp::endpoint &peer) {
+	return peer.address().is_v6() && !peer.address().to_v6().is_v4_mapped();
+}
+
 constexpr size_t kReceiveBuffer = 2048; // room to see oversized datagrams
 constexpr uint32_t kErrorLifetime = 30; // how long a PCP error holds (§7.2 lifetime)
 constexpr uint8_t kTcp = 6;
@@ -81,12 +96,12 @@ struct PcpResponder::Impl {
 	mutable std::condition_variable wait_cv;
 	uint64_t generation = 0; // guarded by wait_m
 
-	Impl() {
-		const udp::endpoint loopback(asio::ip::make_address_v4("127.0.0.1"), 0);
-		socket.open(udp::v4());
+	Impl(const asio::ip::address &bind_address, uint16_t port) {
+		const udp::endpoint loopback(bind_address, port);
+		socket.open(loopback.protocol());
 		socket.bind(loopback);
-		other.open(udp::v4());
-		other.bind(loopback);
+		other.open(loopback.protocol());
+		other.bind(udp::endpoint(bind_address, 0));
 		local = socket.local_endpoint();
 		receive();
 		thread = std::thread([this] { io.run(); });
@@ -273,7 +288,7 @@ struct PcpResponder::Impl {
 
 		if (auto forced = forced_pcp.take(map.internal_port))
 			return fail(PcpResult(*forced));
-		if (check_client_address && req->client_address != to_v4_mapped(peer.address().to_v4()))
+		if (check_client_address && req->client_address != pcp_address_of(peer.address()))
 			return fail(PcpResult::AddressMismatch);
 		bool prefer_failure = false;
 		for (const auto &o : req->options) {
@@ -285,6 +300,7 @@ struct PcpResponder::Impl {
 		if (map.protocol != kTcp && map.protocol != kUdp && map.protocol != 0)
 			return fail(PcpResult::UnsuppProtocol);
 
+		const bool firewall = is_v6_client(peer);
 		auto existing = find(peer, map.protocol, map.internal_port);
 		if (req->lifetime == 0) {
 			// §15: deletion by the owner (same nonce); deleting nothing succeeds.
@@ -295,12 +311,13 @@ struct PcpResponder::Impl {
 				out.external_port = existing->external_port;
 				table.erase(existing);
 			}
-			out.external_address = to_v4_mapped(external);
+			out.external_address =
+			    firewall ? pcp_address_of(peer.address()) : to_v4_mapped(external);
 			return answer(PcpResult::Success, out, 0);
 		}
 		uint32_t granted = std::min(req->lifetime, max_lifetime);
 		MapData out = map;
-		out.external_address = to_v4_mapped(external);
+		out.external_address = firewall ? pcp_address_of(peer.address()) : to_v4_mapped(external);
 		if (existing != table.end()) {
 			// §11.3: only the nonce that made a mapping may renew it.
 			if (existing->nonce != map.nonce)
@@ -310,7 +327,11 @@ struct PcpResponder::Impl {
 			out.external_port = existing->external_port;
 			return answer(PcpResult::Success, out, granted);
 		}
-		auto port = choose_port(map.protocol, map.external_port);
+		// A firewall opens the internal port itself; it has no other to give.
+		auto port = firewall ? (port_free(map.protocol, map.internal_port)
+		                            ? std::optional<uint16_t>(map.internal_port)
+		                            : std::nullopt)
+		                     : choose_port(map.protocol, map.external_port);
 		if (prefer_failure && port != map.external_port)
 			return fail(PcpResult::CannotProvideExternal);
 		if (!port)
@@ -432,7 +453,9 @@ struct PcpResponder::Impl {
 	}
 };
 
-PcpResponder::PcpResponder() : impl_(std::make_unique<Impl>()) {}
+PcpResponder::PcpResponder() : PcpResponder(asio::ip::make_address_v4("127.0.0.1")) {}
+PcpResponder::PcpResponder(const asio::ip::address &bind_address, uint16_t port)
+    : impl_(std::make_unique<Impl>(bind_address, port)) {}
 PcpResponder::~PcpResponder() = default;
 
 uint16_t PcpResponder::port() const noexcept {

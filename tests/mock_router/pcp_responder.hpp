@@ -11,6 +11,7 @@
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
 
+#include <asio/ip/address.hpp>
 #include <asio/ip/address_v4.hpp>
 #include <asio/ip/udp.hpp>
 
@@ -64,6 +65,11 @@ public:
 
 	// Binds 127.0.0.1:0 and starts serving at once.
 	PcpResponder();
+	// Binds bind_address:port (tests: 127.0.0.1 or ::1; port 0: the kernel
+	// picks; a taken port throws). Towards an IPv6 client it acts as a
+	// firewall without NAT (RFC 6887 §11): a MAP opens a pinhole whose
+	// external address and port are the client's own.
+	explicit PcpResponder(const asio::ip::address &bind_address, uint16_t port = 0);
 	~PcpResponder();
 	PcpResponder(const PcpResponder &) = delete;
 	PcpResponder &operator=(const PcpResponder &) = delete;

@@ -169,7 +169,7 @@ TEST_CASE("output: map, unmap and --hold lines, text and JSON") {
 	CHECK(format_unmap({IpProtocol::Udp, 53, 53, MappingProtocol::NatPmp}, false) ==
 	      "UDP 53 unmapped via NAT-PMP\n");
 
-	Mapping hm{IpProtocol::Udp, MappingProtocol::NatPmp, 7001, 7001, "5.6.7.8"};
+	Mapping hm{IpProtocol::Udp, MappingProtocol::NatPmp, 7001, 7001, "5.6.7.8", {}};
 	CHECK(format_state(State::Success, hm, false) ==
 	      "SUCCESS UDP 7001 -> 5.6.7.8:7001 via NAT-PMP\n");
 	CHECK(format_state(State::Failure, hm, false) ==

@@ -6,14 +6,20 @@
 #                                                  plum-rtr (miniupnpd, nft)
 #   plum-wan  1.2.3.1/24 ─────── plum-wan0 ═ plum-rwan ── 1.2.3.4/24
 #
+# Scenario pcp-v6 adds IPv6 (documentation prefixes, no RA, no DAD, no
+# router solicitation; off in every other scenario):
+#   plum-lan  2001:db8:77::2/64, default via fe80::1%plum-lan0
+#   plum-rtr  fe80::1 + 2001:db8:77::1/64 (LAN), 2001:db8:1234::4/64 (WAN)
+#   plum-wan  2001:db8:1234::1/64
+#
 # Nothing is attached to the host's namespace: the veth pairs are created
 # directly inside the namespaces, and no route or NAT leads to the host, so
 # nothing in the lab can reach, or send to, the host network.
 #
-# usage: lab.sh up <all|upnp-only|pmp-only|igd1|nothing> | down | status |
+# usage: lab.sh up <all|upnp-only|pmp-only|igd1|pcp-v6|nothing> | down | status |
 #        rules [--count] | exec <cmd...> | router-exec <cmd...> |
 #        wan-exec <cmd...> | restart-router [--down-ms N] | stop-router |
-#        start-router | log [N]
+#        start-router | log [N] | pinholes [--count]
 #
 # Exit codes: 0 ok, 1 failure, 2 usage, 77 cannot run here (not root, no
 # `ip netns`, missing package): meson treats 77 as "skipped".
@@ -44,7 +50,14 @@ MINIUPNPD=${PLUM_LAB_MINIUPNPD:-/usr/sbin/miniupnpd}
 PYTHON=${PLUM_LAB_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 START_DEADLINE_S=5
 STOP_DEADLINE_S=3
-SCENARIOS="all upnp-only pmp-only igd1 nothing"
+SCENARIOS="all upnp-only pmp-only igd1 pcp-v6 nothing"
+# IPv6 of scenario pcp-v6 (RFC 3849 documentation prefix).
+CLIENT_IP6=2001:db8:77::2
+RTR_LAN_IP6=2001:db8:77::1
+RTR_LAN_LL6=fe80::1
+CLIENT_LL6=fe80::2
+RTR_WAN_IP6=2001:db8:1234::4
+WAN_GW_IP6=2001:db8:1234::1
 
 die() {
 	echo "lab: $*" >&2
@@ -164,6 +177,33 @@ create_topology() {
 	load_ruleset
 }
 
+# set_ipv6 on|off: IPv6 on the lab's interfaces, for scenario pcp-v6 only.
+# Quiet by construction: no router advertisements accepted, no router
+# solicitations, no DAD, no automatic link-local address (fixed ones instead).
+# Turning it off (disable_ipv6=1) drops every IPv6 address and route again.
+set_ipv6() {
+	local ns ifc ns_if v=1
+	[ "$1" = on ] && v=0
+	for ns_if in "$NS_LAN:$LAN_IF" "$NS_RTR:$RTR_LAN_IF" "$NS_RTR:$RTR_WAN_IF" "$NS_WAN:$WAN_IF"; do
+		ns=${ns_if%%:*} ifc=${ns_if#*:}
+		if [ "$v" = 0 ]; then
+			ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.accept_ra=0" "net.ipv6.conf.$ifc.router_solicitations=0" \
+				"net.ipv6.conf.$ifc.dad_transmits=0" "net.ipv6.conf.$ifc.addr_gen_mode=1"
+		fi
+		ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=$v"
+	done
+	[ "$v" = 0 ] || return 0
+	ip netns exec "$NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip -n "$NS_LAN" -6 addr add "$CLIENT_LL6/64" dev "$LAN_IF" nodad
+	ip -n "$NS_LAN" -6 addr add "$CLIENT_IP6/64" dev "$LAN_IF" nodad
+	ip -n "$NS_LAN" -6 route add default via "$RTR_LAN_LL6" dev "$LAN_IF"
+	ip -n "$NS_RTR" -6 addr add "$RTR_LAN_LL6/64" dev "$RTR_LAN_IF" nodad
+	ip -n "$NS_RTR" -6 addr add "$RTR_LAN_IP6/64" dev "$RTR_LAN_IF" nodad
+	ip -n "$NS_RTR" -6 addr add "$RTR_WAN_IP6/64" dev "$RTR_WAN_IF" nodad
+	ip -n "$NS_RTR" -6 route add default via "$WAN_GW_IP6" dev "$RTR_WAN_IF"
+	ip -n "$NS_WAN" -6 addr add "$WAN_GW_IP6/64" dev "$WAN_IF" nodad
+}
+
 sink_running() { recorded_pid sink.pid log_sink.py >/dev/null; }
 
 start_sink() {
@@ -188,7 +228,10 @@ start_sink() {
 write_config() {
 	local scenario=$1
 	{
+		local ipv6_disable=yes
+		[ "$scenario" = pcp-v6 ] && ipv6_disable=no
 		sed -e "s/@SCENARIO@/$scenario/g" -e "s/@WAN_IF@/$RTR_WAN_IF/g" -e "s/@LAN_IF@/$RTR_LAN_IF/g" \
+			-e "s/@IPV6_DISABLE@/$ipv6_disable/g" \
 			-e "s/@HTTP_PORT@/$HTTP_PORT/g" -e "s/@UUID@/$UUID/g" -e "s#@LAN_NET@#$LAN_NET#g" \
 			"$LAB_DIR/miniupnpd.conf.in"
 		cat "$LAB_DIR/scenario-$scenario.conf"
@@ -200,7 +243,7 @@ scenario_has() {
 	case "$1:$2" in
 	all:*) return 0 ;;
 	upnp-only:upnp | igd1:upnp) return 0 ;;
-	pmp-only:natpmp) return 0 ;;
+	pmp-only:natpmp | pcp-v6:natpmp) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -306,6 +349,11 @@ cmd_up() {
 	if [ "$old" != "$scenario" ]; then
 		stop_router
 		echo "$scenario" >"$STATE/scenario"
+		if [ "$scenario" = pcp-v6 ]; then
+			set_ipv6 on
+		elif [ "$old" = pcp-v6 ]; then
+			set_ipv6 off
+		fi
 		start_router
 	elif [ "$scenario" != nothing ] && ! recorded_pid miniupnpd.pid miniupnpd >/dev/null; then
 		start_router
@@ -340,6 +388,28 @@ cmd_down() {
 dnat_rules() {
 	ip netns exec "$NS_RTR" nft list chain inet filter prerouting_miniupnpd 2>/dev/null |
 		grep -E '\bdnat\b' | sed -e 's/^[[:space:]]*//' || true
+}
+
+# The IPv6 pinholes miniupnpd made: its rules in the forward chain that
+# match an IPv6 destination. miniupnpd 2.3.1 writes the match as a raw
+# payload, which nft prints as "@nh,192,128 0x<address in hex>" (the
+# destination field of the IPv6 header), with the rule handle (-a): a
+# renewal replaces the rule, so the handle changes.
+pinhole_rules() {
+	ip netns exec "$NS_RTR" nft -a list chain inet filter miniupnpd 2>/dev/null |
+		grep -E '@nh,192,128 |\bip6 daddr\b' | sed -e 's/^[[:space:]]*//' || true
+}
+
+cmd_pinholes() {
+	need_up
+	local rules
+	rules=$(pinhole_rules)
+	if [ "${1:-}" = --count ] || [ "${1:-}" = -c ]; then
+		printf '%s' "$rules" | grep -c . || true
+	else
+		[ -n "$rules" ] && printf '%s\n' "$rules"
+		return 0
+	fi
 }
 
 cmd_status() {
@@ -385,6 +455,7 @@ main() {
 	down) cmd_down ;;
 	status) cmd_status ;;
 	rules) cmd_rules "$@" ;;
+	pinholes) cmd_pinholes "$@" ;;
 	exec)
 		need_up
 		exec ip netns exec "$NS_LAN" "$@"
@@ -437,7 +508,7 @@ main() {
 		;;
 	log) tail -n "${1:-50}" "$STATE/miniupnpd.log" ;;
 	*)
-		sed -n '13,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+		sed -n '19,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 		exit 2
 		;;
 	esac

@@ -122,7 +122,7 @@ public:
 		r.internal_port = options_.internal_port;
 		r.external_port = options_.external_port.value_or(options_.internal_port);
 		r.lifetime = lifetime;
-		r.nonce = oneshot_nonce(env_.local, options_.protocol, options_.internal_port);
+		r.nonce = oneshot_nonce(env_.local.to_v4(), options_.protocol, options_.internal_port);
 		r.description = "plumc";
 		return r;
 	}
