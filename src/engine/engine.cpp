@@ -538,15 +538,9 @@ void Engine::on_gateway_restarted() {
 			rec->recreate_pending = true; // counted when the router grants it again
 	log_.info("gateway {} restarted: re-creating {} mappings",
 	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
-	if (active_ && active_->kind() == MappingProtocol::Upnp) {
-		// A rebooted IGD may serve its description and control URLs on
-		// another port: find it again, then re-add everything (the verdict
-		// of a verifying probe re-maps every UPnP mapping).
-		verify_after_probe_ = true;
-		if (!probing_)
-			begin_probe();
-		return;
-	}
+	// Re-add at once with what we know. A rebooted IGD that serves its
+	// control URL elsewhere now fails these requests as unreachable, and
+	// that failure re-probes (at the advertised LOCATION, no search).
 	remap_all();
 }
 
