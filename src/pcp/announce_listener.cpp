@@ -1,11 +1,11 @@
 #include "pcp/announce_listener.hpp"
 
+#include "net/group_listener.hpp"
+
 #include "pcp/natpmp_client.hpp"
 #include "pcp/pcp_client.hpp"
 #include "pcp/pcp_codec.hpp"
 
-#include <asio/ip/multicast.hpp>
-#include <asio/ip/v6_only.hpp>
 
 namespace plum::pcp {
 
@@ -44,31 +44,15 @@ Result<void> AnnounceListener::start() {
 	if (socket_.is_open())
 		return {};
 	const asio::ip::udp::endpoint local(settings_.bind_address, settings_.port);
-	std::error_code ec;
-	socket_.open(local.protocol(), ec);
-	if (!ec)
-		socket_.set_option(asio::socket_base::reuse_address(true), ec);
-	// An IPv6 listener hears IPv6 only: IPv4 announcements are the IPv4
-	// listener's, on the same port.
-	if (!ec && local.address().is_v6())
-		socket_.set_option(asio::ip::v6_only(true), ec);
-	if (!ec)
-		socket_.bind(local, ec);
-	if (!ec && settings_.join_multicast && local.address().is_v6()) {
-		socket_.set_option(asio::ip::multicast::join_group(kAllNodes6, settings_.interface_index),
-		                   ec);
-	} else if (!ec && settings_.join_multicast) {
-		if (settings_.interface_address.is_unspecified())
-			socket_.set_option(asio::ip::multicast::join_group(kAllHosts), ec);
-		else
-			socket_.set_option(
-			    asio::ip::multicast::join_group(kAllHosts, settings_.interface_address), ec);
-	}
+	std::optional<asio::ip::address> group;
+	if (settings_.join_multicast)
+		group =
+		    local.address().is_v6() ? asio::ip::address(kAllNodes6) : asio::ip::address(kAllHosts);
+	const std::error_code ec = net::open_group_listener(
+	    socket_, local, group, settings_.interface_address, settings_.interface_index);
 	if (ec) {
 		logger_.warn("PCP/NAT-PMP announcements: cannot listen on {}:{}: {}",
 		             settings_.bind_address.to_string(), settings_.port, ec.message());
-		std::error_code ignored;
-		socket_.close(ignored);
 		return Error(ec, "listening for gateway announcements");
 	}
 	logger_.debug("PCP/NAT-PMP announcements: listening on {}:{}",
@@ -83,9 +67,7 @@ void AnnounceListener::stop() {
 }
 
 asio::ip::udp::endpoint AnnounceListener::local_endpoint() const {
-	std::error_code ec;
-	auto ep = socket_.local_endpoint(ec);
-	return ec ? asio::ip::udp::endpoint() : ep;
+	return net::local_endpoint_of(socket_);
 }
 
 void AnnounceListener::start_receive() {

@@ -1,6 +1,6 @@
 #include "upnp/notify_listener.hpp"
 
-#include <asio/ip/multicast.hpp>
+#include "net/group_listener.hpp"
 
 namespace plum::upnp {
 
@@ -13,25 +13,11 @@ Result<void> NotifyListener::start() {
 	if (socket_.is_open())
 		return {};
 	const asio::ip::udp::endpoint local(settings_.bind_address, settings_.port);
-	std::error_code ec;
-	socket_.open(local.protocol(), ec);
-	if (!ec)
-		socket_.set_option(asio::socket_base::reuse_address(true), ec);
-	if (!ec)
-		socket_.bind(local, ec);
-	if (!ec && settings_.join_multicast) {
-		const auto group = asio::ip::make_address_v4(kSsdpMulticastAddress);
-		if (settings_.interface_address.is_unspecified())
-			socket_.set_option(asio::ip::multicast::join_group(group), ec);
-		else
-			socket_.set_option(asio::ip::multicast::join_group(group, settings_.interface_address),
-			                   ec);
-	}
-	if (ec) {
-		std::error_code ignored;
-		socket_.close(ignored);
+	std::optional<asio::ip::address> group;
+	if (settings_.join_multicast)
+		group = asio::ip::make_address_v4(kSsdpMulticastAddress);
+	if (auto ec = net::open_group_listener(socket_, local, group, settings_.interface_address))
 		return Error(ec, "listening for SSDP advertisements");
-	}
 	logger_.debug("UPnP {}: listening for SSDP advertisements on {}:{}",
 	              settings_.gateway.to_string(), local_endpoint().address().to_string(),
 	              local_endpoint().port());
@@ -45,9 +31,7 @@ void NotifyListener::stop() {
 }
 
 asio::ip::udp::endpoint NotifyListener::local_endpoint() const {
-	std::error_code ec;
-	auto ep = socket_.local_endpoint(ec);
-	return ec ? asio::ip::udp::endpoint() : ep;
+	return net::local_endpoint_of(socket_);
 }
 
 void NotifyListener::start_receive() {
