@@ -230,34 +230,38 @@ Result<asio::ip::address_v6> global_address6(std::string_view interface) {
 	return parse_global_address6(*text, interface);
 }
 
-Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
+namespace {
+
+// A UDP connect only picks a route: the kernel's source address for it.
+Result<asio::ip::address> source_address_towards(const asio::ip::address &peer) {
 	asio::io_context io;
 	asio::ip::udp::socket socket(io);
 	std::error_code ec;
-	socket.open(asio::ip::udp::v4(), ec);
+	socket.open(peer.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
 	if (!ec)
-		socket.connect({peer, 9}, ec); // a UDP connect only picks a route
+		socket.connect({peer, 9}, ec);
 	if (ec)
 		return Error(Errc::no_gateway, "no route to " + peer.to_string() + ": " + ec.message());
 	auto local = socket.local_endpoint(ec);
 	if (ec)
 		return Error(Errc::no_gateway, ec.message());
-	return local.address().to_v4();
+	return local.address();
+}
+
+} // namespace
+
+Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
+	auto a = source_address_towards(peer);
+	if (!a)
+		return a.error();
+	return a->to_v4();
 }
 
 Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer) {
-	asio::io_context io;
-	asio::ip::udp::socket socket(io);
-	std::error_code ec;
-	socket.open(asio::ip::udp::v6(), ec);
-	if (!ec)
-		socket.connect({peer, 9}, ec); // a UDP connect only picks a route
-	if (ec)
-		return Error(Errc::no_gateway, "no route to " + peer.to_string() + ": " + ec.message());
-	auto local = socket.local_endpoint(ec);
-	if (ec)
-		return Error(Errc::no_gateway, ec.message());
-	return local.address().to_v6();
+	auto a = source_address_towards(peer);
+	if (!a)
+		return a.error();
+	return a->to_v6();
 }
 
 } // namespace plum::net
