@@ -339,9 +339,7 @@ void Engine::map_record(Record &rec) {
 // along with the old one (one daemon often serves all three protocols).
 void Engine::switch_protocol(Record &rec) {
 	ProtocolClient *old = rec.mapped_by;
-	MapRequest req = rec.request;
-	req.external_port = rec.grant->external_port;
-	req.lifetime = 0;
+	const MapRequest req = deletion_of(rec);
 	rec.request.external_port = rec.grant->external_port; // ask the new protocol for the same
 	rec.grant.reset();
 	rec.uncertain = false;
@@ -479,6 +477,16 @@ void Engine::remove(int id) {
 	unmap_record(rec);
 }
 
+// The request that deletes what rec holds, or may hold, on the router.
+MapRequest Engine::deletion_of(const Record &rec) {
+	MapRequest req = rec.request;
+	if (rec.grant)
+		req.external_port = rec.grant->external_port;
+	req.lifetime = 0;
+	req.held = rec.grant || rec.uncertain;
+	return req;
+}
+
 void Engine::unmap_record(Record &rec) {
 	ProtocolClient *client = rec.mapped_by;
 	const bool held = rec.grant || rec.uncertain;
@@ -491,11 +499,7 @@ void Engine::unmap_record(Record &rec) {
 		finish(rec.id);
 		return;
 	}
-	MapRequest req = rec.request;
-	if (rec.grant)
-		req.external_port = rec.grant->external_port;
-	req.lifetime = 0;
-	req.held = held;
+	const MapRequest req = deletion_of(rec);
 	// A new attempt number: the map() it overtakes completes unheard.
 	rec.attempt = next_attempt_++;
 	client->unmap(req, [this, id = rec.id, alive = alive_](Result<void> r) {

@@ -112,6 +112,7 @@ private:
 	void switch_protocol(Record &rec);
 	void on_mapped(int id, uint64_t attempt, Result<MapGrant> result);
 	void unmap_record(Record &rec);
+	static MapRequest deletion_of(const Record &rec);
 	void finish(int id);
 	void remap_all();
 	void arm_shutdown_timer();
