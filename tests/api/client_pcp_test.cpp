@@ -1,4 +1,5 @@
 // plum::Client end to end against the loopback PCP/NAT-PMP responder.
+#include "loopback_config.hpp"
 #include "pcp_responder.hpp"
 #include "recorder.hpp"
 
@@ -8,22 +9,11 @@
 
 using namespace plum;
 using namespace std::chrono_literals;
+using test::loopback_config;
 using test::PcpResponder;
 using test::Recorder;
 
 namespace {
-
-Config loopback_config(const PcpResponder &router, unsigned protocols = kUsePcp | kUseNatPmp) {
-	Config c;
-	c.gateway_address = "127.0.0.1";
-	c.local_address = "127.0.0.1";
-	c.pcp_port = router.port();
-	c.announce_port = test::free_udp_port();
-	c.protocols = protocols;
-	c.discover_timeout = 1500ms;
-	c.mapping_timeout = 2000ms;
-	return c;
-}
 
 size_t held(const PcpResponder &r) { return r.mappings().size(); }
 

@@ -3,6 +3,7 @@
 #include "api/protocol_factory.hpp"
 #include "engine/engine.hpp"
 #include "fake_igd.hpp"
+#include "loopback_config.hpp"
 #include "pcp_responder.hpp"
 #include "recorder.hpp"
 
@@ -16,22 +17,11 @@
 using namespace plum;
 using namespace std::chrono_literals;
 using test::FakeIgd;
+using test::loopback_config;
 using test::PcpResponder;
 using test::Recorder;
 
 namespace {
-
-Config loopback_config(const PcpResponder &router, unsigned protocols = kUsePcp | kUseNatPmp) {
-	Config c;
-	c.gateway_address = "127.0.0.1";
-	c.local_address = "127.0.0.1";
-	c.pcp_port = router.port();
-	c.announce_port = test::free_udp_port();
-	c.protocols = protocols;
-	c.discover_timeout = 1500ms;
-	c.mapping_timeout = 2000ms;
-	return c;
-}
 
 uint64_t result(const ProtocolStats &p, const std::string &name) {
 	auto it = p.results.find(name);
