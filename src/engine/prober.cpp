@@ -35,6 +35,7 @@ Prober::Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
 Prober::~Prober() { *alive_ = false; }
 
 void Prober::start() {
+	started_ = std::chrono::steady_clock::now();
 	if (clients_.empty()) {
 		evaluate();
 		return;
@@ -81,7 +82,12 @@ void Prober::evaluate() {
 	case ProbeDecision::Kind::Wait:
 		if (d.start_grace && !grace_started_) {
 			grace_started_ = true;
-			grace_timer_.expires_after(grace_);
+			const auto until = started_ + grace_;
+			if (std::chrono::steady_clock::now() >= until) {
+				grace_expired_ = true;
+				return evaluate();
+			}
+			grace_timer_.expires_at(until);
 			grace_timer_.async_wait([this, alive = alive_](std::error_code ec) {
 				if (ec || !*alive)
 					return;

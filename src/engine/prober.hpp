@@ -1,8 +1,10 @@
 // The prober asks every protocol client at once whether the gateway speaks
 // its protocol, and picks the most preferred one that answers, without
 // waiting out the timeouts of those that already failed. When only a less
-// preferred protocol answered, it waits a short grace window for a more
-// preferred one (PCP answers within a round trip when it is there).
+// preferred protocol answered, a more preferred one still gets until the
+// grace window after the probe's start (PCP answers within a round trip
+// when it is there): a UPnP answer that took its time is not held back by
+// a further full window.
 #pragma once
 
 #include "engine/protocol.hpp"
@@ -55,6 +57,7 @@ private:
 	asio::steady_timer deadline_timer_;
 	std::chrono::milliseconds grace_;
 	std::chrono::milliseconds deadline_;
+	std::chrono::steady_clock::time_point started_;
 	bool grace_started_ = false;
 	bool grace_expired_ = false;
 	bool decided_ = false;

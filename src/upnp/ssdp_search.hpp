@@ -39,11 +39,12 @@ struct SsdpSearchConfig {
 	int mx_seconds = 1;
 	std::chrono::milliseconds timeout{3000};
 	std::chrono::milliseconds resend_interval{500};
-	// Copies of each M-SEARCH in the first round. A device waits a random
-	// time of up to MX seconds before each answer (UDA 1.1 §1.3.3;
-	// miniupnpd draws it per request), so the first of n independent
-	// answers comes after about 1/(n+1) of MX: 5 targets at 2 endpoints,
-	// twice, bring miniupnpd's first answer from ~90 ms to ~50 ms on average.
+	// Copies of each M-SEARCH in the first round. UDA 1.1 §1.3.3 has a
+	// device wait a random time of up to MX seconds before each answer, so
+	// with n independent requests the first answer comes after about
+	// 1/(n+1) of MX. Not every device draws: Debian's miniupnpd 2.3.1
+	// answers every M-SEARCH after a fixed 50 ms (seen with strace), which
+	// no number of copies shortens.
 	int first_round_copies = 2;
 };
 

@@ -116,3 +116,26 @@ TEST_CASE("Prober: a protocol silent past the discover deadline counts as failed
 	CHECK_FALSE(r.verdict->chosen);
 	CHECK(r.took < std::chrono::milliseconds(2000));
 }
+
+TEST_CASE("Prober: the grace window runs from the probe's start, not from the late answer") {
+	// UPnP answers after 300 ms; PCP stays silent. With a 400 ms window
+	// counted from the start, UPnP is taken at ~400 ms, not at 300 + 400.
+	ProberRun r;
+	r.add(MappingProtocol::Pcp, answers_after(4000));
+	r.add(MappingProtocol::Upnp, answers_after(300));
+	r.run(std::chrono::milliseconds(400));
+	REQUIRE(r.verdict->chosen);
+	CHECK(*r.verdict->chosen == 1);
+	CHECK(r.took >= std::chrono::milliseconds(390));
+	CHECK(r.took < std::chrono::milliseconds(650));
+}
+
+TEST_CASE("Prober: an answer after the grace window is taken at once") {
+	ProberRun r;
+	r.add(MappingProtocol::Pcp, answers_after(4000));
+	r.add(MappingProtocol::Upnp, answers_after(600));
+	r.run(std::chrono::milliseconds(400));
+	REQUIRE(r.verdict->chosen);
+	CHECK(*r.verdict->chosen == 1);
+	CHECK(r.took < std::chrono::milliseconds(900));
+}
