@@ -492,6 +492,11 @@ main() {
 		need_up
 		t0=$(now_ms)
 		stop_router
+		# A reboot also forgets every TCP connection. Without this, the
+		# TIME_WAIT sockets of earlier SOAP requests (miniupnpd keeps one
+		# per request it answered) outlive the "reboot", and miniupnpd
+		# reads all of /proc/net/tcp on every AddPortMapping.
+		ip netns exec "$NS_RTR" ss -K -tan >/dev/null 2>&1 || true
 		if [ "$down_ms" != 0 ]; then
 			# Powered off: the firewall state is gone at once.
 			load_ruleset
