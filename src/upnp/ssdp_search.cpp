@@ -90,8 +90,15 @@ struct SsdpSearch::Impl : std::enable_shared_from_this<SsdpSearch::Impl> {
 		});
 		log.debug("SSDP: searching {} targets at {} endpoints", igd_search_targets().size(),
 		          config.targets.size());
-		send_round();
 		receive();
+		// Posted: the other protocols' probes (one datagram each, sent from
+		// their own posted steps) leave first. A router serving every
+		// protocol in one thread, as miniupnpd does, would otherwise answer
+		// PCP only after working through this burst of searches.
+		asio::post(io, [self = shared_from_this(), gen] {
+			if (self->current(gen))
+				self->send_round();
+		});
 	}
 
 	bool current(unsigned gen) const noexcept { return running && gen == generation; }
