@@ -29,7 +29,8 @@ struct Settings {
 	// Report FAILURE when no protocol answered by then (and keep trying):
 	// within 2 s, with room for a loaded machine to run the timer late.
 	std::chrono::milliseconds first_verdict{1900};
-	// How long a less preferred protocol waits for a more preferred one.
+	// How long after the probe starts a less preferred answer waits for a
+	// more preferred protocol.
 	std::chrono::milliseconds grace{250};
 	// First delay before probing again after every protocol failed.
 	std::chrono::milliseconds reprobe_backoff{5000};
