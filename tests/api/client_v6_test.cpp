@@ -3,6 +3,7 @@
 // (a pinhole to the client's own address and port). Everything is pinned:
 // no test discovers the host's IPv6 gateway. Where the host has no ::1 the
 // tests say so and pass.
+#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
 #include "recorder.hpp"
 
@@ -12,22 +13,13 @@
 
 using namespace plum;
 using namespace std::chrono_literals;
+using test::have_ipv6_loopback;
 using test::PcpResponder;
 using test::Recorder;
 
 namespace {
 
 const asio::ip::address kLoopback6 = asio::ip::address_v6::loopback();
-
-bool have_ipv6_loopback() {
-	asio::io_context io;
-	asio::ip::udp::socket s(io);
-	std::error_code ec;
-	s.open(asio::ip::udp::v6(), ec);
-	if (!ec)
-		s.bind({kLoopback6, 0}, ec);
-	return !ec;
-}
 
 Config v6_config(uint16_t pcp_port, unsigned families = kIPv6) {
 	Config c;

@@ -5,6 +5,7 @@
 #include "net/route.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/pcp_client.hpp"
+#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
 
 #include <asio/io_context.hpp>
@@ -17,36 +18,14 @@
 using namespace plum;
 using namespace plum::pcp;
 using namespace std::chrono_literals;
+using plum::test::have_ipv6_loopback;
 using plum::test::PcpResponder;
+using plum::test::run_until;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 const asio::ip::address_v6 kLoopback6 = asio::ip::address_v6::loopback();
-
-// True when this host can bind ::1 (IPv6 may be off in a container).
-bool have_ipv6_loopback() {
-	asio::io_context io;
-	asio::ip::udp::socket s(io);
-	std::error_code ec;
-	s.open(asio::ip::udp::v6(), ec);
-	if (!ec)
-		s.bind({kLoopback6, 0}, ec);
-	return !ec;
-}
-
-template <class Pred>
-bool run_until(asio::io_context &io, Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-	const auto deadline = Clock::now() + timeout;
-	while (!pred()) {
-		const auto now = Clock::now();
-		if (now >= deadline)
-			return false;
-		io.restart();
-		io.run_one_for(std::min<Clock::duration>(deadline - now, 20ms));
-	}
-	return true;
-}
 
 template <class T> struct Outcome {
 	std::optional<Result<T>> result;

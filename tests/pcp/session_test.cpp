@@ -9,6 +9,7 @@
 #include "pcp/pcp_client.hpp"
 #include "pcp/rtt_estimator.hpp"
 #include "pcp/udp_exchange.hpp"
+#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
 
 #include <asio/io_context.hpp>
@@ -24,27 +25,12 @@ using namespace plum;
 using namespace plum::pcp;
 using namespace std::chrono_literals;
 using plum::test::PcpResponder;
+using plum::test::run_until;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 const asio::ip::address_v4 kLoopback = asio::ip::address_v4::loopback();
-
-// Runs `io` until pred() holds or `timeout` passes; true if pred() holds.
-template <class Pred>
-bool run_until(asio::io_context &io, Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-	const auto deadline = Clock::now() + timeout;
-	while (!pred()) {
-		const auto now = Clock::now();
-		if (now >= deadline)
-			return false;
-		if (io.stopped())
-			io.restart();
-		if (io.run_one_for(std::min<Clock::duration>(deadline - now, 20ms)) == 0)
-			io.restart();
-	}
-	return true;
-}
 
 // Runs `io` for a while (to let stray datagrams arrive), bounded.
 void run_for(asio::io_context &io, std::chrono::milliseconds d) {
