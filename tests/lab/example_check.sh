@@ -35,9 +35,9 @@ timeout 90 "$LAB" exec "$EXAMPLE" "$ROUTER" "$HOLD_S" >"$WORK/out" 2>"$WORK/err"
 pid=$!
 success_re="^mapping [0-9]+: SUCCESS external ${WAN_IP//./\\.}:([0-9]+) .*via $VIA\$"
 mapped() { grep -Eq "$success_re" "$WORK/out"; }
-mapped_or_gone() { mapped || ! kill -0 "$pid" 2>/dev/null; }
+mapped_or_exited() { mapped || ! kill -0 "$pid" 2>/dev/null; }
 
-if wait_until 20000 mapped_or_gone && mapped; then
+if wait_until 20000 mapped_or_exited && mapped; then
 	port=$(sed -nE "s/$success_re/\1/p" "$WORK/out" | head -n 1)
 	say "ok   - $NAME: SUCCESS at $WAN_IP:$port via $VIA"
 	check "a DNAT rule for external port $port while $NAME holds it" dnat_for "$port"

@@ -82,6 +82,27 @@ wait_until() {
 	done
 }
 
+# For the scripts that drive a client binary in plum-lan; they set
+# CLIENT_BIN and WORK.
+# run_client NAME ARGS...: $CLIENT_BIN in plum-lan, in the background;
+# output in $WORK/NAME.out, pid in CLIENT_PID.
+run_client() {
+	local name=$1
+	shift
+	timeout 120 "$LAB" exec "$CLIENT_BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	CLIENT_PID=$!
+}
+# client_done NAME: waits for the client, shows its output, returns its status.
+client_done() {
+	local rc=0
+	wait "$CLIENT_PID" || rc=$?
+	sed "s/^/[$SCENARIO]   $1: /" "$WORK/$1.out"
+	[ "$rc" = 0 ] || tail -n 30 "$WORK/$1.err" | sed "s/^/[$SCENARIO]   $1 stderr: /"
+	return "$rc"
+}
+# mapped_or_gone NAME: the client reported its mapping, or exited already.
+mapped_or_gone() { [ -e "$WORK/$1.mapped" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
+
 lab_finish() {
 	if [ "$FAILS" != 0 ]; then
 		say "$FAILS check(s) failed"

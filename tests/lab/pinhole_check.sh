@@ -33,21 +33,6 @@ CLIENT6=2001:db8:77::2
 CLIENT6_HEX=0x20010db8007700000000000000000002
 LIFETIME=6 # seconds; the lab's min_lifetime is 4
 
-run_client() {
-	# run_client NAME ARGS...: lab_v6_client in plum-lan, in the background
-	local name=$1
-	shift
-	timeout 120 "$LAB" exec "$CLIENT_BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	CLIENT_PID=$!
-}
-client_done() {
-	local rc=0
-	wait "$CLIENT_PID" || rc=$?
-	sed "s/^/[$SCENARIO]   $1: /" "$WORK/$1.out"
-	[ "$rc" = 0 ] || tail -n 30 "$WORK/$1.err" | sed "s/^/[$SCENARIO]   $1 stderr: /"
-	return "$rc"
-}
-mapped_or_gone() { [ -e "$WORK/$1.mapped" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
 proto_hex() { [ "$1" = udp ] && echo 0x11 || echo 0x6; }
 # pinhole_rule PROTO PORT: the router's pinhole rule for our address and port
 pinhole_rule() { "$LAB" pinholes | grep -E "th dport $2 @nh,192,128 $CLIENT6_HEX @nh,48,8 $(proto_hex "$1") accept"; }

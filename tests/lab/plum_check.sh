@@ -29,28 +29,10 @@ nothing) EXPECT=NONE ;;
 	;;
 esac
 
-# run_client NAME ARGS...: lab_client in plum-lan, in the background;
-# output in $WORK/NAME.out, pid in CLIENT_PID.
-run_client() {
-	local name=$1
-	shift
-	timeout 120 "$LAB" exec "$CLIENT_BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	CLIENT_PID=$!
-}
-client_done() {
-	# client_done NAME: waits for the client, shows its output, returns its status
-	local rc=0
-	wait "$CLIENT_PID" || rc=$?
-	sed "s/^/[$SCENARIO]   $1: /" "$WORK/$1.out"
-	[ "$rc" = 0 ] || tail -n 30 "$WORK/$1.err" | sed "s/^/[$SCENARIO]   $1 stderr: /"
-	return "$rc"
-}
 mapped_line_ok() {
 	# mapped_line_ok FILE PORT: SUCCESS via $EXPECT at the WAN address
 	grep -Eq "^state=SUCCESS protocol=$EXPECT external=$WAN_IP:$2 " "$1"
 }
-# mapped_or_gone NAME: the client reported its mapping, or exited already.
-mapped_or_gone() { [ -e "$WORK/$1.mapped" ] || ! kill -0 "$CLIENT_PID" 2>/dev/null; }
 external_port_of() { sed -nE 's/.*external=[0-9.]+:([0-9]+) .*/\1/p' "$1" | head -n 1; }
 
 if [ "$SCENARIO" = nothing ]; then
