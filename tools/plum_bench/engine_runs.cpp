@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,22 @@ void add_outcome(JsonOut &j, Tracker &t) {
 	    .add("all_granted_ms", t.all_granted_ms())
 	    .add("protocol", to_string(t.protocol()))
 	    .add("external_host", t.external_host());
+}
+
+// Starts client, asks for o.n mappings and waits for all of them, adding
+// the outcome to j. Empty when the client would not start (the error is
+// in j).
+std::optional<bool> map_all(Client &client, const Options &o, Tracker &tracker, JsonOut &j) {
+	if (auto r = client.init(make_config(o, tracker)); !r.ok()) {
+		j.add("error", r.error().message());
+		return std::nullopt;
+	}
+	start_all(client, o, tracker);
+	const bool mapped = tracker.wait([&] { return tracker.granted() >= o.n; },
+	                                 std::chrono::milliseconds(o.deadline_ms));
+	add_outcome(j, tracker);
+	j.add("mapped", mapped);
+	return mapped;
 }
 
 // Runs a shell command; its first line of output as a number, or -1.
@@ -134,16 +151,10 @@ JsonOut run_restart(const Options &o) {
 	Tracker tracker;
 	tracker.expect(o.n);
 	Client client;
-	if (auto r = client.init(make_config(o, tracker)); !r.ok()) {
-		j.add("error", r.error().message());
+	const std::optional<bool> mapped = map_all(client, o, tracker, j);
+	if (!mapped)
 		return j;
-	}
-	start_all(client, o, tracker);
-	const bool mapped = tracker.wait([&] { return tracker.granted() >= o.n; },
-	                                 std::chrono::milliseconds(o.deadline_ms));
-	add_outcome(j, tracker);
-	j.add("mapped", mapped);
-	if (mapped && !o.on_ready.empty()) {
+	if (*mapped && !o.on_ready.empty()) {
 		tracker.expect_remaps(o.n);
 		if (o.trace)
 			tracker.keep_trace(); // from the restart on
@@ -203,16 +214,10 @@ JsonOut run_renew(const Options &o) {
 	Tracker tracker;
 	tracker.expect(o.n);
 	Client client;
-	if (auto r = client.init(make_config(o, tracker)); !r.ok()) {
-		j.add("error", r.error().message());
+	const std::optional<bool> mapped = map_all(client, o, tracker, j);
+	if (!mapped)
 		return j;
-	}
-	start_all(client, o, tracker);
-	const bool mapped = tracker.wait([&] { return tracker.granted() >= o.n; },
-	                                 std::chrono::milliseconds(o.deadline_ms));
-	add_outcome(j, tracker);
-	j.add("mapped", mapped);
-	if (mapped) {
+	if (*mapped) {
 		tracker.mark();
 		const double cpu0 = cpu_ms();
 		std::this_thread::sleep_for(std::chrono::seconds(o.window_s));
