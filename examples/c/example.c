@@ -99,9 +99,12 @@ int main(int argc, char **argv) {
 	plum_config_t config;
 	memset(&config, 0, sizeof(config));
 	config.log_level = PLUM_LOG_LEVEL_WARN;
+	/* plum's own settings, beyond libplum's: here the gateway, when given
+	 * (NULL: the default route's). */
+	plum_config_ext_t ext = PLUM_CONFIG_EXT_INIT;
 	if (gateway && *gateway)
-		config.gateway_address = gateway; /* plum's setting; NULL: discovered */
-	if (plum_init(&config) != PLUM_ERR_SUCCESS) {
+		ext.gateway_address = gateway;
+	if (plum_init_ext(&config, &ext) != PLUM_ERR_SUCCESS) {
 		fprintf(stderr, "plum_init failed\n");
 		return 1;
 	}

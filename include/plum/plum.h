@@ -2,9 +2,15 @@
  * plum: port mapping with PCP, NAT-PMP and UPnP-IGD.
  *
  * The C API. It declares the same names, values and structure layouts as
- * libplum's header, so a program written for libplum compiles unchanged with
- * #include "plum/plum.h" and links with -lplum. plum's own configuration
- * fields come at the END of plum_config_t: a zeroed config means defaults.
+ * libplum's header (the generation with timeouts in plum_config_t and
+ * mapping_protocol in plum_mapping_t), so a program written for libplum
+ * compiles unchanged with #include "plum/plum.h" and links with -lplum.
+ *
+ * plum_config_t and plum_mapping_t are libplum's, byte for byte: callers
+ * often fill them field by field in uninitialized memory, so they never
+ * grow. plum's own settings (a pinned gateway, ports, the protocols and
+ * address families to use) live in plum_config_ext_t, passed to
+ * plum_init_ext(). tests/api/abi_layout.c pins every size and offset.
  */
 #ifndef PLUM_H
 #define PLUM_H
@@ -49,18 +55,6 @@ typedef enum {
 
 typedef void (*plum_log_callback_t)(plum_log_level_t level, const char *message);
 
-/* Bits of plum_config_t.protocols: which protocols plum may use. */
-#define PLUM_PROTOCOL_FLAG_PCP 0x1u
-#define PLUM_PROTOCOL_FLAG_NATPMP 0x2u
-#define PLUM_PROTOCOL_FLAG_UPNP 0x4u
-#define PLUM_PROTOCOL_FLAG_ALL 0x7u
-
-/* Bits of plum_config_t.families: which address families each mapping is
- * made in. 0 means IPv4 only, as libplum. IPv6 opens a pinhole in the
- * router's firewall for our own IPv6 address, with PCP. */
-#define PLUM_FAMILY_IPV4 0x1u
-#define PLUM_FAMILY_IPV6 0x2u
-
 typedef struct {
 	plum_log_level_t log_level;
 	plum_log_callback_t log_callback; /* NULL means stdout */
@@ -68,23 +62,55 @@ typedef struct {
 	int discover_timeout;             /* ms, 0 means default (10000) */
 	int mapping_timeout;              /* ms, 0 means default (10000) */
 	int recheck_period;               /* ms, 0 means default (300000) */
-
-	/* plum extensions: keep them last so a zeroed config means defaults. */
-	const char *gateway_address; /* IPv4 gateway to use, NULL: the default route's */
-	const char *local_address;   /* local IPv4 address to map to, NULL: discovered */
-	uint16_t pcp_port;           /* PCP/NAT-PMP server port, 0: 5351 */
-	uint16_t announce_port;      /* PCP ANNOUNCE/NAT-PMP notice port, 0: 5350 */
-	const char *ssdp_address;    /* SSDP target, NULL: 239.255.255.250 + gateway */
-	uint16_t ssdp_port;          /* SSDP port, 0: 1900 */
-	unsigned int protocols;      /* PLUM_PROTOCOL_FLAG_* mask, 0: all */
-	unsigned int families;       /* PLUM_FAMILY_* mask, 0: IPv4 only */
-	/* The IPv6 PCP server, e.g. "fe80::1%eth0"; NULL: the default route's. */
-	const char *gateway_address6;
-	/* Our IPv6 address to open pinholes to; NULL: discovered. */
-	const char *local_address6;
 } plum_config_t;
 
+/* Bits of plum_config_ext_t.protocols: which protocols plum may use. */
+#define PLUM_PROTOCOL_FLAG_PCP 0x1u
+#define PLUM_PROTOCOL_FLAG_NATPMP 0x2u
+#define PLUM_PROTOCOL_FLAG_UPNP 0x4u
+#define PLUM_PROTOCOL_FLAG_ALL 0x7u
+
+/* Bits of plum_config_ext_t.families: which address families each mapping
+ * is made in. 0 means IPv4 only, as libplum. IPv6 opens a pinhole in the
+ * router's firewall for our own IPv6 address, with PCP. */
+#define PLUM_FAMILY_IPV4 0x1u
+#define PLUM_FAMILY_IPV6 0x2u
+
+/*
+ * plum's own settings, beyond libplum's. Zero (or NULL) in any field means
+ * the default. Start from PLUM_CONFIG_EXT_INIT, which sets `size` and zeroes
+ * the rest:
+ *
+ *     plum_config_ext_t ext = PLUM_CONFIG_EXT_INIT;
+ *     ext.gateway_address = "192.168.1.1";
+ *     plum_init_ext(&config, &ext);
+ *
+ * `size` tells plum which version of this struct the caller was built with:
+ * later versions only append fields, and plum reads none past `size`.
+ * Strings are copied by plum_init_ext(); they need not outlive the call.
+ */
+typedef struct {
+	size_t size;            /* sizeof(plum_config_ext_t) */
+	unsigned int protocols; /* PLUM_PROTOCOL_FLAG_* mask, 0: all */
+	unsigned int families;  /* PLUM_FAMILY_* mask, 0: IPv4 only */
+	const char *gateway_address;  /* IPv4 gateway, NULL: the default route's */
+	const char *local_address;    /* local IPv4 address to map to, NULL: discovered */
+	const char *gateway_address6; /* IPv6 PCP server, e.g. "fe80::1%eth0"; NULL: the default route's */
+	const char *local_address6;   /* our IPv6 address to open pinholes to; NULL: discovered */
+	const char *ssdp_address;     /* SSDP target, NULL: 239.255.255.250 and the gateway */
+	uint16_t pcp_port;            /* PCP/NAT-PMP server port, 0: 5351 */
+	uint16_t announce_port;       /* PCP ANNOUNCE/NAT-PMP notice port, 0: 5350 */
+	uint16_t ssdp_port;           /* SSDP port, 0: 1900 */
+	unsigned int lifetime;        /* s asked of the router per mapping, 0: 7200 */
+} plum_config_ext_t;
+
+#define PLUM_CONFIG_EXT_INIT {sizeof(plum_config_ext_t), 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0}
+
+/* libplum's init; config may be NULL (all defaults). */
 PLUM_EXPORT int plum_init(const plum_config_t *config);
+/* plum_init with plum's own settings; either pointer may be NULL. Fails
+ * with PLUM_ERR_INVALID when ext->size is not one plum knows. */
+PLUM_EXPORT int plum_init_ext(const plum_config_t *config, const plum_config_ext_t *ext);
 PLUM_EXPORT int plum_cleanup(void);
 
 typedef enum {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Starts the loopback mock router, runs PROGRAM PCP_PORT against it, and
-# checks that the router holds no mapping afterwards.
+# Starts the loopback mock router, runs a program against it, and checks
+# that the router holds no mapping afterwards.
+#   run_with_mock_router.sh MOCK PROGRAM              runs PROGRAM PCP_PORT
+#   run_with_mock_router.sh MOCK COMMAND ARG...       runs COMMAND ARG..., with
+#                                                     each ARG PCP_PORT replaced
+# MOCK_RUN_TIMEOUT: seconds the program may take (default 60).
 set -euo pipefail
-mock=$1 program=$2
+mock=$1
+shift
 coproc MOCK { exec "$mock"; }
 mock_pid=$MOCK_PID
 # Our own copies of the pipes: bash unsets MOCK as soon as the coprocess
@@ -13,7 +18,12 @@ exec {orig_out}>&- {orig_in}<&- # else the mock never sees its stdin close
 read -r -t 10 ports <&"$from_mock"
 pcp_port=${ports#pcp_port=}; pcp_port=${pcp_port%% *}
 rc=0
-timeout 60 "$program" "$pcp_port" || rc=$?
+if [ $# -eq 1 ]; then
+  set -- "$1" "$pcp_port"
+else
+  set -- "${@/#PCP_PORT/$pcp_port}"
+fi
+timeout "${MOCK_RUN_TIMEOUT:-60}" "$@" || rc=$?
 exec {to_mock}>&-
 read -r -t 10 summary <&"$from_mock" || summary="mock router: no summary"
 wait "$mock_pid" || true

@@ -264,8 +264,9 @@ int main(int argc, char **argv) {
 	config.discover_timeout = (int)discover_ms;
 	config.mapping_timeout = (int)mapping_ms;
 	config.recheck_period = (int)recheck_ms;
-	config.gateway_address = gateway;
-	if (plum_init(&config) != PLUM_ERR_SUCCESS)
+	plum_config_ext_t ext = PLUM_CONFIG_EXT_INIT;
+	ext.gateway_address = gateway;
+	if (plum_init_ext(&config, &ext) != PLUM_ERR_SUCCESS)
 		return fail("plum_init");
 
 	memset(&request, 0, sizeof(request));
