@@ -2,9 +2,14 @@
 # plum lab: a real router (Debian's miniupnpd 2.3.1, nftables backend) in a
 # box of network namespaces, for the lab tests and the benchmarks.
 #
-#   plum-lan  192.168.77.2/24 ── plum-lan0 ═ plum-rlan ── 192.168.77.1/24
+#   plum-lan  192.168.77.2/24 ── plum-lan0  ═ plum-rlan  ─┐
+#                                                       plum-rbr 192.168.77.1/24
+#   plum-evil 192.168.77.66/24 ─ plum-evil0 ═ plum-revil ─┘  (a bridge: the LAN)
 #                                                  plum-rtr (miniupnpd, nft)
 #   plum-wan  1.2.3.1/24 ─────── plum-wan0 ═ plum-rwan ── 1.2.3.4/24
+#
+# plum-evil is a second host on the LAN, for the hostile-LAN tests: it sends
+# forged PCP, NAT-PMP and SSDP packets at plum (tools/lab/forge.py).
 #
 # Scenario pcp-v6 adds IPv6 (documentation prefixes, no RA, no DAD, no
 # router solicitation; off in every other scenario):
@@ -18,7 +23,7 @@
 #
 # usage: lab.sh up <all|upnp-only|pmp-only|igd1|pcp-v6|nothing> | down | status |
 #        rules [--count] | exec <cmd...> | router-exec <cmd...> |
-#        wan-exec <cmd...> | restart-router [--down-ms N] | stop-router |
+#        wan-exec <cmd...> | evil-exec <cmd...> | restart-router [--down-ms N] | stop-router |
 #        start-router | log [N] | pinholes [--count]
 #
 # Exit codes: 0 ok, 1 failure, 2 usage, 77 cannot run here (not root, no
@@ -31,15 +36,20 @@ STATE=${PLUM_LAB_STATE:-/run/plum-lab}
 NS_LAN=plum-lan
 NS_RTR=plum-rtr
 NS_WAN=plum-wan
+NS_EVIL=plum-evil
 LAN_IF=plum-lan0     # in plum-lan
-RTR_LAN_IF=plum-rlan # in plum-rtr, the LAN side
+RTR_LAN_IF=plum-rbr  # in plum-rtr, the LAN side: a bridge of the two ports below
+RTR_LAN_PORT=plum-rlan   # in plum-rtr, plum-lan0's peer
+RTR_EVIL_PORT=plum-revil # in plum-rtr, plum-evil0's peer
+EVIL_IF=plum-evil0   # in plum-evil
 RTR_WAN_IF=plum-rwan # in plum-rtr, the WAN side
 WAN_IF=plum-wan0     # in plum-wan
 
 LAN_NET=192.168.77.0/24
 RTR_LAN_IP=192.168.77.1
 CLIENT_IP=192.168.77.2
-CLIENT2_IP=192.168.77.3 # a second LAN host on the same interface
+CLIENT2_IP=192.168.77.3 # a second address of plum-lan, on the same interface
+EVIL_IP=192.168.77.66   # plum-evil, the hostile LAN host
 RTR_WAN_IP=1.2.3.4
 WAN_GW_IP=1.2.3.1
 HTTP_PORT=5000
@@ -127,16 +137,17 @@ load_ruleset() {
 }
 
 topology_complete() {
-	ns_exists "$NS_LAN" && ns_exists "$NS_RTR" && ns_exists "$NS_WAN" &&
+	ns_exists "$NS_LAN" && ns_exists "$NS_RTR" && ns_exists "$NS_WAN" && ns_exists "$NS_EVIL" &&
 		ip -n "$NS_LAN" link show "$LAN_IF" >/dev/null 2>&1 &&
 		ip -n "$NS_RTR" link show "$RTR_LAN_IF" >/dev/null 2>&1 &&
+		ip -n "$NS_EVIL" link show "$EVIL_IF" >/dev/null 2>&1 &&
 		ip -n "$NS_RTR" link show "$RTR_WAN_IF" >/dev/null 2>&1 &&
 		ip -n "$NS_WAN" link show "$WAN_IF" >/dev/null 2>&1
 }
 
 create_topology() {
 	local ns
-	for ns in "$NS_LAN" "$NS_RTR" "$NS_WAN"; do
+	for ns in "$NS_LAN" "$NS_RTR" "$NS_WAN" "$NS_EVIL"; do
 		if ! ip netns add "$ns" 2>"$STATE/netns.err"; then
 			cat "$STATE/netns.err" >&2
 			skip "cannot create network namespace $ns"
@@ -148,13 +159,32 @@ create_topology() {
 
 	# Each pair is created with both ends inside lab namespaces: neither end
 	# ever exists in the host's namespace.
-	ip link add "$LAN_IF" netns "$NS_LAN" type veth peer name "$RTR_LAN_IF" netns "$NS_RTR"
+	ip link add "$LAN_IF" netns "$NS_LAN" type veth peer name "$RTR_LAN_PORT" netns "$NS_RTR"
+	ip link add "$EVIL_IF" netns "$NS_EVIL" type veth peer name "$RTR_EVIL_PORT" netns "$NS_RTR"
 	ip link add "$RTR_WAN_IF" netns "$NS_RTR" type veth peer name "$WAN_IF" netns "$NS_WAN"
-	ip -n "$NS_LAN" link show "$LAN_IF" >/dev/null && ip -n "$NS_RTR" link show "$RTR_LAN_IF" >/dev/null &&
+	ip -n "$NS_LAN" link show "$LAN_IF" >/dev/null && ip -n "$NS_RTR" link show "$RTR_LAN_PORT" >/dev/null &&
+		ip -n "$NS_EVIL" link show "$EVIL_IF" >/dev/null && ip -n "$NS_RTR" link show "$RTR_EVIL_PORT" >/dev/null &&
 		ip -n "$NS_RTR" link show "$RTR_WAN_IF" >/dev/null && ip -n "$NS_WAN" link show "$WAN_IF" >/dev/null ||
 		die "veth pairs did not land in the lab namespaces"
-	! ip link show "$LAN_IF" >/dev/null 2>&1 && ! ip link show "$RTR_WAN_IF" >/dev/null 2>&1 ||
+	! ip link show "$LAN_IF" >/dev/null 2>&1 && ! ip link show "$RTR_WAN_IF" >/dev/null 2>&1 &&
+		! ip link show "$EVIL_IF" >/dev/null 2>&1 ||
 		die "a lab interface appeared in the host namespace"
+	# The LAN is a bridge in the router, as in a home router: every LAN host
+	# sees the others' broadcasts and multicasts. No STP (ports forward at
+	# once) and no IGMP snooping (every port gets every group's traffic, as
+	# on a plain switch).
+	ip -n "$NS_RTR" link add "$RTR_LAN_IF" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+	ip -n "$NS_RTR" link set "$RTR_LAN_PORT" master "$RTR_LAN_IF"
+	ip -n "$NS_RTR" link set "$RTR_EVIL_PORT" master "$RTR_LAN_IF"
+	ip -n "$NS_RTR" link set "$RTR_LAN_PORT" up
+	ip -n "$NS_RTR" link set "$RTR_EVIL_PORT" up
+	# Where br_netfilter is loaded, frames bridged between two LAN hosts
+	# would go through the router's forward chain (policy drop) as IP
+	# packets: a home router's switch does not filter them.
+	for v in iptables ip6tables arptables; do
+		[ -e "/proc/sys/net/bridge/bridge-nf-call-$v" ] || continue
+		ip netns exec "$NS_RTR" sysctl -qw "net.bridge.bridge-nf-call-$v=0"
+	done
 
 	ip -n "$NS_LAN" addr add "$CLIENT_IP/24" dev "$LAN_IF"
 	ip -n "$NS_LAN" addr add "$CLIENT2_IP/24" dev "$LAN_IF"
@@ -179,6 +209,10 @@ create_topology() {
 
 	ip -n "$NS_WAN" addr add "$WAN_GW_IP/24" dev "$WAN_IF"
 	ip -n "$NS_WAN" link set "$WAN_IF" up
+
+	ip -n "$NS_EVIL" addr add "$EVIL_IP/24" dev "$EVIL_IF"
+	ip -n "$NS_EVIL" link set "$EVIL_IF" up
+	ip -n "$NS_EVIL" route add default via "$RTR_LAN_IP"
 
 	load_ruleset
 }
@@ -371,7 +405,7 @@ do_down() {
 	local ns pid
 	stop_router
 	stop_recorded sink.pid log_sink.py
-	for ns in "$NS_LAN" "$NS_RTR" "$NS_WAN"; do
+	for ns in "$NS_LAN" "$NS_RTR" "$NS_WAN" "$NS_EVIL"; do
 		if ns_exists "$ns"; then
 			# Whatever still runs inside a lab namespace was started by the lab
 			# or its tests (a client left behind by a failed test).
@@ -474,6 +508,10 @@ main() {
 		need_up
 		exec ip netns exec "$NS_WAN" "$@"
 		;;
+	evil-exec)
+		need_up
+		exec ip netns exec "$NS_EVIL" "$@"
+		;;
 	restart-router)
 		# restart-router [--down-ms N]: stay powered off N ms (default 0). A
 		# PCP client cannot tell a reboot within ~2 s of its last contact
@@ -519,7 +557,7 @@ main() {
 		;;
 	log) tail -n "${1:-50}" "$STATE/miniupnpd.log" ;;
 	*)
-		sed -n '19,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+		sed -n '24,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 		exit 2
 		;;
 	esac
