@@ -1,9 +1,18 @@
+// Without exceptions in spdlog: its logger would otherwise catch what a sink
+// throws and report it through fmt::format, which alone compiles fmt's whole
+// run-time formatter into the library. LineSink catches instead (below).
+// spdlog is included by this file only, so the setting is the same for
+// every use of it.
+#define SPDLOG_NO_EXCEPTIONS
+
 #include "log/logger.hpp"
 
 #include <spdlog/logger.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/sink.h>
 
+#include <cstdio>
+#include <ctime>
+#include <exception>
 #include <string>
 
 namespace plum {
@@ -36,20 +45,66 @@ LogLevel from_spdlog(spdlog::level::level_enum l) {
 	return LogLevel::None;
 }
 
-// Hands each formatted line to the user's callback. The callback runs
-// without any lock of ours held (spdlog's null_mutex sink; the engine logs
-// from its own thread only, and the API thread logs little).
-class CallbackSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
-public:
-	explicit CallbackSink(Logger::Sink sink) : sink_(std::move(sink)) {}
+// "2026-11-30 05:33:01.123 info plum: message": the line plum writes to
+// stderr when the user gave no callback.
+std::string stderr_line(const spdlog::details::log_msg &msg) {
+	using namespace std::chrono;
+	auto since = msg.time.time_since_epoch();
+	std::time_t secs = duration_cast<seconds>(since).count();
+	auto ms = static_cast<int>(duration_cast<milliseconds>(since).count() % 1000);
+	std::tm tm{};
+	localtime_r(&secs, &tm);
+	char stamp[40];
+	std::size_t len = std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+	std::snprintf(stamp + len, sizeof stamp - len, ".%03d ", ms);
+	auto level = spdlog::level::to_string_view(msg.level);
+	std::string line(stamp);
+	line.append(level.data(), level.size());
+	line += " plum: ";
+	line.append(msg.payload.data(), msg.payload.size());
+	line += '\n';
+	return line;
+}
 
-protected:
-	void sink_it_(const spdlog::details::log_msg &msg) override {
-		sink_(from_spdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+// The one sink of a client's spdlog logger. plum formats its lines itself
+// (the message for the callback, "time level plum: message" for stderr),
+// so spdlog's pattern formatter is neither used nor compiled in. The
+// callback runs without any lock of ours held (the engine logs from its own
+// thread only, and the API thread logs little); a stderr line is one fwrite,
+// which stdio serializes.
+class LineSink final : public spdlog::sinks::sink {
+public:
+	explicit LineSink(Logger::Sink sink) : sink_(std::move(sink)) {}
+
+	void log(const spdlog::details::log_msg &msg) override {
+		if (sink_) {
+			try {
+				sink_(from_spdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+			} catch (const std::exception &e) {
+				report_throw(e.what());
+			} catch (...) {
+				report_throw("unknown exception");
+			}
+		} else {
+			auto line = stderr_line(msg);
+			std::fwrite(line.data(), 1, line.size(), stderr);
+		}
 	}
-	void flush_() override {}
+	void flush() override {
+		if (!sink_)
+			std::fflush(stderr);
+	}
+	// The line's layout is plum's (above), not a pattern's.
+	void set_pattern(const std::string &) override {}
+	void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
 
 private:
+	// What spdlog's logger did with a sink that throws: say so on stderr and
+	// go on (the line itself is lost).
+	static void report_throw(const char *what) {
+		std::fprintf(stderr, "plum: the log callback threw: %s\n", what);
+	}
+
 	Logger::Sink sink_;
 };
 
@@ -60,15 +115,7 @@ struct Logger::Backend {
 };
 
 Logger::Logger(LogLevel level, Sink sink) : level_(level), backend_(std::make_shared<Backend>()) {
-	if (sink) {
-		backend_->logger = std::make_shared<spdlog::logger>(
-		    "plum", std::make_shared<CallbackSink>(std::move(sink)));
-		backend_->logger->set_pattern("%v");
-	} else {
-		backend_->logger = std::make_shared<spdlog::logger>(
-		    "plum", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-		backend_->logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ plum: %v");
-	}
+	backend_->logger = std::make_shared<spdlog::logger>("plum", std::make_shared<LineSink>(std::move(sink)));
 	backend_->logger->set_level(to_spdlog(level));
 }
 
@@ -77,7 +124,7 @@ Logger::~Logger() = default;
 void Logger::write(LogLevel l, std::string_view line) const {
 	if (!backend_ || !enabled(l))
 		return;
-	backend_->logger->log(to_spdlog(l), "{}", line);
+	backend_->logger->log(to_spdlog(l), spdlog::string_view_t(line.data(), line.size()));
 }
 
 } // namespace plum

@@ -1,12 +1,14 @@
-// Per-client logging. Formatting happens only when the level is enabled;
-// the sink (spdlog, routed to the user's callback or stderr) lives in
-// logger.cpp so that no other file pulls in spdlog.
+// Per-client logging. Formatting happens only when the level is enabled.
+// Call sites keep fmt's "{}" syntax, checked at compile time, but the line
+// is put together by plum's own small formatter (log_format.cpp): fmt's
+// run-time formatting (float printing alone is ~100 KB) would otherwise be
+// compiled into the library. The sink (spdlog, routed to the user's
+// callback or stderr) lives in logger.cpp so that no other file pulls in
+// spdlog's logger.
 #pragma once
 
+#include "log/log_format.hpp"
 #include "plum/plum.hpp"
-
-// spdlog's choice of fmt: Debian's external one, or the bundled copy.
-#include <spdlog/fmt/fmt.h>
 
 #include <functional>
 #include <memory>
@@ -32,8 +34,10 @@ public:
 	}
 
 	template <class... A> void log(LogLevel l, fmt::format_string<A...> f, A &&...a) const {
-		if (enabled(l))
-			write(l, fmt::format(f, std::forward<A>(a)...));
+		if (enabled(l)) {
+			const log_format::Arg args[] = {log_format::Arg(a)..., log_format::Arg()};
+			write(l, log_format::format(log_format::view(f), args, sizeof...(A)));
+		}
 	}
 	template <class... A> void verbose(fmt::format_string<A...> f, A &&...a) const {
 		log(LogLevel::Verbose, f, std::forward<A>(a)...);
