@@ -73,11 +73,7 @@ void Engine::ensure_started() {
 	if (!env) {
 		log_.warn("no gateway: {}", env.error().message());
 		// Nothing to probe yet: report at the first verdict and look again later.
-		verdict_timer_.expires_after(settings_.first_verdict);
-		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-			if (!ec && *alive)
-				on_first_verdict();
-		});
+		arm_verdict_timer(std::chrono::steady_clock::now() + settings_.first_verdict);
 		schedule_reprobe(settings_.reprobe_backoff);
 		return;
 	}
@@ -124,9 +120,14 @@ void Engine::set_environment(const Environment &env) {
 }
 
 void Engine::wire_events() {
-	for (auto &c : clients_) {
-		ProtocolClient *client = c.get();
+	for (size_t i = 0; i < clients_.size(); ++i) {
+		ProtocolClient *client = clients_[i].get();
 		ProtocolEvents ev;
+		// The prober's list is clients_ in order: the same index.
+		ev.gateway_answered = [this, i, alive = alive_] {
+			if (*alive && prober_ && probing_)
+				prober_->note_alive(i);
+		};
 		ev.gateway_restarted = [this, client, alive = alive_] {
 			if (*alive && client == active_)
 				on_gateway_restarted();
@@ -149,18 +150,16 @@ void Engine::begin_probe() {
 		list.push_back(c.get());
 	// A fresh prober per round; the previous one (if any) is dropped only
 	// here, never from inside its own callback.
-	prober_ = std::make_unique<Prober>(io_, std::move(list), settings_.grace,
-	                                   settings_.discover_timeout, [this, alive = alive_](Prober::Verdict v) {
-		                                   if (*alive)
-			                                   on_probe_decided(std::move(v));
-	                                   });
-	if (!active_) {
-		verdict_timer_.expires_after(std::min(settings_.first_verdict, settings_.discover_timeout));
-		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-			if (!ec && *alive)
-				on_first_verdict();
-		});
-	}
+	prober_ = std::make_unique<Prober>(
+	    io_, std::move(list), settings_.grace, settings_.discover_timeout,
+	    [this, alive = alive_](Prober::Verdict v) {
+		    if (*alive)
+			    on_probe_decided(std::move(v));
+	    },
+	    settings_.live_probe_limit);
+	if (!active_)
+		arm_verdict_timer(std::chrono::steady_clock::now() +
+		                  std::min(settings_.first_verdict, settings_.discover_timeout));
 	prober_->start();
 }
 
@@ -222,12 +221,33 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	}
 }
 
+void Engine::arm_verdict_timer(std::chrono::steady_clock::time_point when) {
+	verdict_timer_.expires_at(when);
+	verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (!ec && *alive)
+			on_first_verdict();
+	});
+}
+
+// The early FAILURE is for a gateway where nothing answered. Applications
+// (and bindings that resolve a promise with the first verdict) act on it,
+// so a gateway that showed life gets until mapping_timeout after that to
+// finish its exchange before anything is reported.
 void Engine::on_first_verdict() {
 	if (active_ || direct_ || shutting_down_)
 		return;
+	const auto alive_since = probing_ && prober_ ? prober_->first_alive() : std::nullopt;
+	if (alive_since) {
+		const auto until = *alive_since + settings_.mapping_timeout;
+		if (std::chrono::steady_clock::now() < until)
+			return arm_verdict_timer(until);
+	}
+	const Error why = alive_since
+	                      ? Error(Errc::timeout, "the gateway answered, but no mapping in time")
+	                      : Error(Errc::timeout, "no gateway answered yet");
 	for (auto &[id, rec] : records_)
 		if (!rec->destroying && rec->state == State::Pending)
-			emit(*rec, State::Failure, Error(Errc::timeout, "no gateway answered yet"));
+			emit(*rec, State::Failure, why);
 }
 
 void Engine::schedule_reprobe(std::chrono::milliseconds delay) {

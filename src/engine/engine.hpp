@@ -27,8 +27,13 @@ struct Settings {
 	std::chrono::milliseconds mapping_timeout{10000};
 	std::chrono::milliseconds recheck_period{300000};
 	// Report FAILURE when no protocol answered by then (and keep trying):
-	// within 2 s, with room for a loaded machine to run the timer late.
+	// within 2 s, with room for a loaded machine to run the timer late. A
+	// gateway that showed life by then (an SSDP answer, any reply) gets
+	// until mapping_timeout after its first sign instead.
 	std::chrono::milliseconds first_verdict{1900};
+	// How long a protocol that showed life may take to finish its probe
+	// (a slow IGD: description, status and address, each up to a SOAP call).
+	std::chrono::milliseconds live_probe_limit{30000};
 	// How long after the probe starts a less preferred answer waits for a
 	// more preferred protocol.
 	std::chrono::milliseconds grace{250};
@@ -108,6 +113,7 @@ private:
 	void schedule_recheck();
 	void on_recheck();
 	void on_first_verdict();
+	void arm_verdict_timer(std::chrono::steady_clock::time_point when);
 
 	void map_record(Record &rec);
 	void switch_protocol(Record &rec);

@@ -68,6 +68,10 @@ struct ProtocolEvents {
 	std::function<void()> gateway_restarted;
 	// The external address changed (NAT-PMP notice, a new address in a reply).
 	std::function<void(const asio::ip::address &)> external_address_changed;
+	// The gateway answered a probe still in progress (UPnP: its SSDP
+	// answer, before the description and SOAP calls): it is alive, so no
+	// early FAILURE while it finishes.
+	std::function<void()> gateway_answered;
 };
 
 class ProtocolClient {

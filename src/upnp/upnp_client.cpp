@@ -24,8 +24,10 @@ using std::chrono::milliseconds;
 // Every refusal with a known way out costs a request; this bounds a map()
 // whatever the router answers (1 + 725 + 718/AddAny + 4 ports + 724/716).
 constexpr int kMaxMapAttempts = 10;
-// A SOAP request never gets less than this, even at the end of a probe.
-constexpr milliseconds kMinRequestTime{50};
+// No request to a gateway that answered gets less than this, even at the
+// end of a probe: some routers take 3-4 s per SOAP call, and a request cut
+// short there turns a mapping about to succeed into a FAILURE.
+constexpr milliseconds kMinCallTime{5000};
 
 const char *protocol_name(IpProtocol p) {
 	return p == IpProtocol::Tcp ? "TCP" : "UDP";
@@ -294,18 +296,26 @@ void UpnpClient::on_soap_reply(const std::shared_ptr<SoapJob> &job, Result<http:
 // ---------------------------------------------------------------------------
 // probe
 
-milliseconds UpnpClient::probe_remaining(const ProbeOp &op) const {
-	const auto left = std::chrono::duration_cast<milliseconds>(
-	    op.started + settings_.discover_timeout - Clock::now());
-	return at_least(left, kMinRequestTime);
+milliseconds UpnpClient::call_timeout() const {
+	return at_least(settings_.mapping_timeout, kMinCallTime);
 }
 
-void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
-	auto op = std::make_shared<ProbeOp>(io_, std::move(done));
-	track(op);
-	std::weak_ptr<char> alive = alive_;
+// The discover timeout bounds finding the gateway. Once it answered SSDP,
+// each request of the probe gets what is left of that, but at least a full
+// call's time; the probe's deadline moves out to cover it.
+milliseconds UpnpClient::probe_call_time(const std::shared_ptr<ProbeOp> &op) {
+	const auto left = std::chrono::duration_cast<milliseconds>(
+	    op->started + settings_.discover_timeout - Clock::now());
+	const milliseconds t = at_least(left, call_timeout());
+	const auto end = Clock::now() + t;
+	if (end > op->deadline.expiry())
+		arm_probe_deadline(op, end);
+	return t;
+}
 
-	op->deadline.expires_after(settings_.discover_timeout);
+void UpnpClient::arm_probe_deadline(const std::shared_ptr<ProbeOp> &op, Clock::time_point when) {
+	std::weak_ptr<char> alive = alive_;
+	op->deadline.expires_at(when);
 	op->deadline.async_wait([this, alive, op](std::error_code ec) {
 		if (ec || alive.expired() || op->finished)
 			return;
@@ -314,6 +324,13 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 		count_failure(e);
 		complete<engine::ProbeResult>(op, e);
 	});
+}
+
+void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
+	auto op = std::make_shared<ProbeOp>(io_, std::move(done));
+	track(op);
+	std::weak_ptr<char> alive = alive_;
+	arm_probe_deadline(op, op->started + settings_.discover_timeout);
 
 	if (advertised_) {
 		SsdpHit hit = std::move(*advertised_);
@@ -394,12 +411,16 @@ void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<Ssdp
 	              hit->server, hit->location.to_string());
 	if (hit->boot_id)
 		boot_id_ = hit->boot_id;
+	// The gateway is there: the engine waits for the rest of the probe
+	// rather than report FAILURE while a slow router works on it.
+	if (events_.gateway_answered)
+		events_.gateway_answered();
 
 	op->phase = ProbeOp::Phase::Description;
 	http::Request get;
 	get.url = hit->location;
 	http::Limits limits = settings_.http_limits;
-	limits.total_timeout = probe_remaining(*op);
+	limits.total_timeout = probe_call_time(op);
 	limits.connect_timeout = std::min(limits.connect_timeout, limits.total_timeout);
 	std::weak_ptr<char> alive = alive_;
 	++counters_.requests;
@@ -454,7 +475,7 @@ void UpnpClient::probe_next_status(const std::shared_ptr<ProbeOp> &op) {
 	const size_t index = op->next_status++;
 	const Service &s = op->desc.services[index];
 	soap(
-	    op, s, "GetStatusInfo", build_get_status_info(s.service_type), probe_remaining(*op),
+	    op, s, "GetStatusInfo", build_get_status_info(s.service_type), probe_call_time(op),
 	    [this, op, index](Result<SoapResponse> r) {
 		    const Service &svc = op->desc.services[index];
 		    Result<StatusInfo> info = r ? status_info_from(*r) : Result<StatusInfo>(r.error());
@@ -475,7 +496,7 @@ void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
 	const Service &s = op->desc.services[op->chosen];
 	const auto sent = Clock::now();
 	soap(
-	    op, s, "GetExternalIPAddress", build_get_external_ip(s.service_type), probe_remaining(*op),
+	    op, s, "GetExternalIPAddress", build_get_external_ip(s.service_type), probe_call_time(op),
 	    [this, op, sent](Result<SoapResponse> r) {
 		    auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
 		    // An empty address or 0.0.0.0 (Errc::failed) is what a router says
@@ -569,7 +590,7 @@ void UpnpClient::map_add(const std::shared_ptr<MapOp> &op) {
 	const auto args =
 	    mapping_args(op->request, op->external_port, op->lease, settings_.local_address);
 	soap(op, op->service, "AddPortMapping", build_add_port_mapping(op->service.service_type, args),
-	     settings_.mapping_timeout, [this, op](Result<SoapResponse> r) {
+	     call_timeout(), [this, op](Result<SoapResponse> r) {
 		     if (!r)
 			     return map_refused(op, r.error(), false);
 		     map_granted(op, op->external_port);
@@ -583,7 +604,7 @@ void UpnpClient::map_add_any(const std::shared_ptr<MapOp> &op) {
 	const auto args =
 	    mapping_args(op->request, op->external_port, op->lease, settings_.local_address);
 	soap(op, op->service, "AddAnyPortMapping",
-	     build_add_any_port_mapping(op->service.service_type, args), settings_.mapping_timeout,
+	     build_add_any_port_mapping(op->service.service_type, args), call_timeout(),
 	     [this, op](Result<SoapResponse> r) {
 		     if (!r)
 			     return map_refused(op, r.error(), true);
@@ -680,7 +701,7 @@ void UpnpClient::map_granted(const std::shared_ptr<MapOp> &op, uint16_t external
 	// The grant carries the external address: learn it now. The mapping
 	// exists either way, so a failure here does not fail the map.
 	soap(op, op->service, "GetExternalIPAddress", build_get_external_ip(op->service.service_type),
-	     settings_.mapping_timeout, [this, finish](Result<SoapResponse> r) {
+	     call_timeout(), [this, finish](Result<SoapResponse> r) {
 		     auto ip = r ? external_ip_from(*r) : Result<asio::ip::address_v4>(r.error());
 		     if (ip)
 			     learn_external(*ip);
@@ -718,7 +739,7 @@ void UpnpClient::unmap(const engine::MapRequest &request, std::function<void(Res
 	const char *proto = protocol_name(request.protocol);
 	soap(op, *s, "DeletePortMapping",
 	     build_delete_port_mapping(s->service_type, "", request.external_port, proto),
-	     settings_.mapping_timeout, [this, op, request, proto](Result<SoapResponse> r) {
+	     call_timeout(), [this, op, request, proto](Result<SoapResponse> r) {
 		     if (!r && !is(r.error(), UpnpError::NoSuchEntryInArray)) {
 			     logger_.debug("UPnP {}: delete {} {} failed: {}", gateway_name(), proto,
 			                   request.external_port, r.error().message());

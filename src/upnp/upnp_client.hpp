@@ -56,8 +56,9 @@ struct UpnpSettings {
 	asio::ip::address_v4 local_address;
 	// Production: 239.255.255.250:1900 and gateway:1900; tests: 127.0.0.1:<port>.
 	std::vector<asio::ip::udp::endpoint> ssdp_targets;
-	// The whole probe (SSDP, description, SOAP); each SOAP request of a map
-	// or unmap (it supersedes http_limits.total_timeout there).
+	// Finding the gateway (SSDP), and the probe's later requests as a whole
+	// unless one needs longer; each SOAP request gets at least the mapping
+	// timeout, and never under 5 s (it supersedes http_limits.total_timeout).
 	std::chrono::milliseconds discover_timeout{10000};
 	std::chrono::milliseconds mapping_timeout{10000};
 	// SOAP requests in flight (one request per TCP connection).
@@ -138,7 +139,11 @@ private:
 	                            Result<http::Response> reply);
 	void probe_next_status(const std::shared_ptr<ProbeOp> &op);
 	void probe_external_ip(const std::shared_ptr<ProbeOp> &op);
-	std::chrono::milliseconds probe_remaining(const ProbeOp &op) const;
+	// What a request to the gateway may take (mapping_timeout, at least 5 s).
+	std::chrono::milliseconds call_timeout() const;
+	std::chrono::milliseconds probe_call_time(const std::shared_ptr<ProbeOp> &op);
+	void arm_probe_deadline(const std::shared_ptr<ProbeOp> &op,
+	                        std::chrono::steady_clock::time_point when);
 
 	// Map steps.
 	void map_add(const std::shared_ptr<MapOp> &op);

@@ -135,6 +135,40 @@ TEST_CASE("nothing answers: FAILURE at the first verdict, SUCCESS once a router 
 	CHECK(h.last(1)->mapping.mapping_protocol == MappingProtocol::Pcp);
 }
 
+TEST_CASE("a gateway that showed life: no early FAILURE while its slow probe finishes") {
+	Harness h;
+	h.pcp = silent();
+	h.natpmp = refusing(Errc::unreachable);
+	// SSDP answered at once; the rest of the probe takes past both the
+	// first verdict (100 ms) and the discover timeout (300 ms).
+	h.upnp.alive_after = 10ms;
+	h.upnp.probe_delay = 500ms;
+	h.settings.mapping_timeout = 2000ms;
+	h.start();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Success, 3s));
+	CHECK(h.count(1, State::Failure) == 0);
+	CHECK(h.changes.front().state == State::Success);
+	CHECK(h.last(1)->mapping.mapping_protocol == MappingProtocol::Upnp);
+}
+
+TEST_CASE("a gateway that showed life and then went quiet: FAILURE at the mapping timeout") {
+	Harness h;
+	h.pcp = silent();
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = silent();
+	h.upnp.alive_after = 10ms;
+	h.settings.mapping_timeout = 400ms;
+	h.settings.live_probe_limit = 5000ms;
+	h.start();
+	const auto start = std::chrono::steady_clock::now();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Failure, 3s));
+	const auto took = std::chrono::steady_clock::now() - start;
+	CHECK(took >= 390ms);
+	CHECK(took < 1500ms);
+}
+
 TEST_CASE("one refused mapping does not fail the others or abandon the protocol") {
 	Harness h;
 	h.pcp.refuse[7000] = Error(std::make_error_code(std::errc::address_in_use), "conflict");

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace plum::test {
@@ -25,6 +26,9 @@ public:
 		std::string external = "203.0.113.7";
 		uint32_t lifetime = 3600;
 		std::map<uint16_t, Error> refuse; // internal port → error
+		// During a probe, the gateway shows life (events.gateway_answered)
+		// this long after it starts, before the probe completes.
+		std::optional<std::chrono::milliseconds> alive_after;
 	};
 
 	FakeClient(asio::io_context &io, MappingProtocol kind, Script script)
@@ -35,6 +39,11 @@ public:
 
 	void probe(std::function<void(Result<engine::ProbeResult>)> done) override {
 		++probes;
+		if (script_.alive_after)
+			later(*script_.alive_after, [this](bool aborted) {
+				if (!aborted && events.gateway_answered)
+					events.gateway_answered();
+			});
 		later(script_.probe_delay, [this, done = std::move(done)](bool aborted) {
 			if (aborted)
 				return done(Errc::cancelled);
