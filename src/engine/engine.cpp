@@ -28,6 +28,7 @@ struct Engine::Record {
 	uint64_t recreations = 0;
 	uint64_t failed_attempts = 0;
 	std::string last_error;
+	std::chrono::steady_clock::time_point granted_at; // of the current grant
 	bool recreate_pending = false; // the gateway restarted while we held it
 };
 
@@ -38,6 +39,16 @@ bool is_protocol_failure(const Error &e) {
 	       e == Errc::no_gateway;
 }
 
+// Whether a grant is a live mapping. In PCP and NAT-PMP lifetime 0 means
+// deleted; only UPnP's lease 0 means permanent. No protocol maps port 0.
+std::optional<Error> not_live(MappingProtocol protocol, const MapGrant &g) {
+	if (g.external_port == 0)
+		return Error(Errc::failed, "granted external port 0: not mapped");
+	if (g.lifetime == 0 && protocol != MappingProtocol::Upnp)
+		return Error(Errc::failed, "granted lifetime 0: deleted, not mapped");
+	return std::nullopt;
+}
+
 std::string describe(const std::optional<Error> &e) { return e ? e->message() : std::string(); }
 
 } // namespace
@@ -46,8 +57,8 @@ Engine::Engine(asio::io_context &io, Settings settings, EnvironmentSource enviro
                ClientFactory factory, StateSink sink, Logger logger)
     : io_(io), settings_(settings), environment_source_(std::move(environment)),
       factory_(std::move(factory)), sink_(std::move(sink)), log_(std::move(logger)),
-      recheck_timer_(io), reprobe_timer_(io), verdict_timer_(io), shutdown_timer_(io),
-      rng_(std::random_device{}()) {}
+      restart_timer_(io), recheck_timer_(io), reprobe_timer_(io), verdict_timer_(io),
+      shutdown_timer_(io), rng_(std::random_device{}()) {}
 
 Engine::~Engine() {
 	*alive_ = false;
@@ -170,15 +181,16 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	if (!v.chosen) {
 		log_.info("no port-mapping protocol answered{}{}", v.last_error ? ": " : "",
 		          describe(v.last_error));
-		ProtocolClient *previous = active_;
 		active_ = nullptr;
 		verdict_timer_.cancel();
 		Error why = v.last_error.value_or(Error(Errc::timeout));
 		for (auto &[id, rec] : records_) {
 			if (rec->destroying || rec->attempt)
 				continue;
-			if (previous && rec->mapped_by == previous)
-				continue; // keep what the router granted until it is proven gone
+			if (rec->mapped_by && rec->grant) {
+				protocol_gone(*rec); // kept while its lease runs, then reported
+				continue;
+			}
 			if (rec->state != State::Failure)
 				emit(*rec, State::Failure,
 				     Error(why.code(), "no PCP, NAT-PMP or UPnP gateway answered"));
@@ -233,6 +245,36 @@ void Engine::arm_verdict_timer(std::chrono::steady_clock::time_point when) {
 // (and bindings that resolve a promise with the first verdict) act on it,
 // so a gateway that showed life gets until mapping_timeout after that to
 // finish its exchange before anything is reported.
+// The protocol that granted rec no longer answers: what the router granted
+// still holds until its lease ends, but it can be neither renewed nor
+// verified. It stays SUCCESS until then and is reported FAILURE at the end,
+// never kept silently (a permanent UPnP lease cannot be verified: at once).
+void Engine::protocol_gone(Record &rec) {
+	const auto lease = std::chrono::seconds(rec.grant->lifetime);
+	const auto end = rec.granted_at + lease;
+	rec.timer.cancel();
+	if (rec.grant->lifetime == 0 || std::chrono::steady_clock::now() >= end) {
+		if (rec.state != State::Failure)
+			emit(rec, State::Failure, Error(Errc::timeout, "the gateway no longer answers " +
+			                                                   std::string(to_string(rec.protocol))));
+		return;
+	}
+	rec.timer.expires_at(end);
+	rec.timer.async_wait([this, id = rec.id, alive = alive_](std::error_code ec) {
+		if (ec || !*alive)
+			return;
+		auto it = records_.find(id);
+		if (it == records_.end())
+			return;
+		Record &r = *it->second;
+		if (r.destroying || r.attempt || (active_ && r.mapped_by == active_))
+			return;
+		r.grant.reset();
+		if (r.state != State::Failure)
+			emit(r, State::Failure, Error(Errc::timeout, "the lease ended and the gateway no longer answers"));
+	});
+}
+
 void Engine::on_first_verdict() {
 	if (active_ || direct_ || shutting_down_)
 		return;
@@ -418,7 +460,7 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 			// what it speaks; the mapping follows the verdict.
 			rec.grant.reset();
 			if (!probing_)
-				begin_probe();
+				reprobe_after_map_failure();
 			return;
 		}
 		auto delay = std::min(settings_.recheck_period,
@@ -433,6 +475,23 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 		return;
 	}
 	MapGrant grant = std::move(result).value();
+	if (auto e = not_live(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown, grant)) {
+		rec.grant.reset();
+		++rec.failures;
+		note_failure(rec, *e);
+		if (rec.state != State::Failure)
+			emit(rec, State::Failure, *e);
+		rec.timer.expires_after(std::min(
+		    settings_.recheck_period, std::chrono::milliseconds(1000) * (1u << std::min(rec.failures, 8u))));
+		rec.timer.async_wait([this, id, alive = alive_](std::error_code ec) {
+			if (ec || !*alive)
+				return;
+			if (auto it2 = records_.find(id); it2 != records_.end())
+				map_record(*it2->second);
+		});
+		return;
+	}
+	map_failure_backoff_ = std::chrono::milliseconds(0);
 	if (grant.external_address.is_unspecified() && external_)
 		grant.external_address = *external_;
 	if (!grant.external_address.is_unspecified()) {
@@ -447,6 +506,7 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 	                     rec.grant->external_port != grant.external_port ||
 	                     rec.grant->external_address != grant.external_address;
 	rec.grant = grant;
+	rec.granted_at = std::chrono::steady_clock::now();
 	rec.uncertain = false;
 	rec.failures = 0;
 	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
@@ -556,12 +616,53 @@ void Engine::remap_all() {
 			map_record(*rec);
 }
 
+// A failed map() re-probes: the gateway may have dropped the protocol. But
+// when the probe finds the protocol again and its map() fails again (a PCP
+// server that answers ANNOUNCE but not MAP, a router that resets the
+// connection on AddPortMapping), re-probing at once would loop hundreds of
+// times a second: after the first, wait, doubling.
+void Engine::reprobe_after_map_failure() {
+	if (map_failure_backoff_.count() == 0) {
+		map_failure_backoff_ = settings_.reprobe_backoff;
+		begin_probe();
+		return;
+	}
+	if (reprobe_timer_.expiry() > std::chrono::steady_clock::now())
+		return; // one is already scheduled
+	log_.debug("map failed again after a probe: probing again in {} ms",
+	           map_failure_backoff_.count());
+	schedule_reprobe(map_failure_backoff_);
+	map_failure_backoff_ = std::min(map_failure_backoff_ * 2, settings_.recheck_period);
+}
+
 void Engine::on_gateway_restarted() {
 	for (auto &[id, rec] : records_)
 		if (rec->grant && !rec->destroying)
 			rec->recreate_pending = true; // counted when the router grants it again
-	log_.info("gateway {} restarted: re-creating {} mappings",
-	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
+	// The first signal acts at once (a real reboot is recovered in one
+	// round trip); more within the holdoff make one round at its end.
+	const auto now = std::chrono::steady_clock::now();
+	if (last_recreate_ && now < *last_recreate_ + settings_.restart_holdoff) {
+		if (recreate_deferred_)
+			return;
+		recreate_deferred_ = true;
+		log_.debug("gateway {} restarted again: re-creating at the end of the holdoff",
+		           gateway_text());
+		restart_timer_.expires_at(*last_recreate_ + settings_.restart_holdoff);
+		restart_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+			if (ec || !*alive || shutting_down_)
+				return;
+			recreate_deferred_ = false;
+			recreate_all();
+		});
+		return;
+	}
+	recreate_all();
+}
+
+void Engine::recreate_all() {
+	last_recreate_ = std::chrono::steady_clock::now();
+	log_.info("gateway {} restarted: re-creating {} mappings", gateway_text(), records_.size());
 	// Re-add at once with what we know. A rebooted IGD that serves its
 	// control URL elsewhere now fails these requests as unreachable, and
 	// that failure re-probes (at the advertised LOCATION, no search).
@@ -584,6 +685,7 @@ void Engine::on_external_address_changed(const asio::ip::address &address) {
 
 void Engine::shutdown(std::function<void()> done) {
 	shutting_down_ = true;
+	restart_timer_.cancel();
 	recheck_timer_.cancel();
 	reprobe_timer_.cancel();
 	verdict_timer_.cancel();

@@ -37,8 +37,15 @@ struct Settings {
 	// How long after the probe starts a less preferred answer waits for a
 	// more preferred protocol.
 	std::chrono::milliseconds grace{250};
-	// First delay before probing again after every protocol failed.
+	// First delay before probing again after every protocol failed, or
+	// after a probe found a protocol whose map() then failed as if it were
+	// gone (timeout, unreachable, unsupported): doubling up to the recheck
+	// period, back to none once a map succeeds.
 	std::chrono::milliseconds reprobe_backoff{5000};
+	// Re-creation rounds after restart signals (ANNOUNCE, a new epoch, a new
+	// BOOTID): the first at once, then at most one per holdoff. Signals can
+	// be forged by any LAN host; a flood of them costs one round per holdoff.
+	std::chrono::milliseconds restart_holdoff{5000};
 	// Bounds on cleanup's wait for the router to delete the mappings: the
 	// longest wait for the next deletion to complete, and the whole wait,
 	// which grows with the number of mappings (a busy miniupnpd deletes
@@ -124,6 +131,9 @@ private:
 	void remap_all();
 	void arm_shutdown_timer();
 	void on_gateway_restarted();
+	void recreate_all();
+	void reprobe_after_map_failure();
+	void protocol_gone(Record &rec);
 	void on_external_address_changed(const asio::ip::address &address);
 
 	void emit(Record &rec, State state, std::optional<Error> error = {});
@@ -156,6 +166,11 @@ private:
 	bool direct_ = false;
 	std::optional<asio::ip::address> external_;
 	std::chrono::milliseconds backoff_{0};
+	// The delay before the next re-probe caused by a failed map(); 0: at once.
+	std::chrono::milliseconds map_failure_backoff_{0};
+	std::optional<std::chrono::steady_clock::time_point> last_recreate_;
+	bool recreate_deferred_ = false;
+	asio::steady_timer restart_timer_;
 	// Renewals, re-creations and the counters of clients no longer in use.
 	std::map<MappingProtocol, ProtocolCounters> totals_;
 

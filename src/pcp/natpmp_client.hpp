@@ -19,6 +19,7 @@
 
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
+#include "engine/confirm_gate.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/map_tracker.hpp"
@@ -61,9 +62,15 @@ public:
 	engine::ProtocolCounters counters() const override;
 
 	// An external address notice the gateway multicast (§3.2.1), from the
-	// AnnounceListener: a new address and/or a restart.
+	// AnnounceListener. NAT-PMP has no nonce and anyone on the LAN can send
+	// one from the gateway's address: it is a hint. When it tells of a new
+	// address or a restart, our own external address request (ConfirmGate:
+	// at most one a second) fetches what the gateway says, and only that
+	// reaches the application. 0.0.0.0 never does.
 	void observe_notice(const asio::ip::address_v4 &address, uint32_t epoch,
 	                    EpochTracker::Clock::time_point at = EpochTracker::Clock::now());
+	// Confirming requests sent after a notice.
+	unsigned long confirmations() const noexcept { return confirmations_; }
 
 	std::optional<asio::ip::address_v4> external_address() const { return external_; }
 	const UdpExchange &exchange() const noexcept { return exchange_; }
@@ -96,6 +103,8 @@ private:
 	EpochTracker epoch_{EpochTracker::Rule::NatPmp};
 	engine::ProtocolEvents events_;
 	MapTracker maps_;
+	engine::ConfirmGate confirm_;
+	unsigned long confirmations_ = 0;
 	std::optional<asio::ip::address_v4> external_;
 	std::vector<AddressWaiter> address_waiters_;
 	engine::ProtocolCounters counters_; // results only; the rest is the exchange's

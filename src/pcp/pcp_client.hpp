@@ -26,6 +26,7 @@
 
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
+#include "engine/confirm_gate.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
@@ -74,9 +75,13 @@ public:
 	engine::ProtocolCounters counters() const override;
 
 	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
-	// unicast to our own socket): its epoch goes to the restart tracking.
+	// unicast to our own socket). Anyone on the LAN can forge one, so it is
+	// a hint: when its epoch tells of a restart, our own ANNOUNCE request
+	// (ConfirmGate: at most one a second) fetches the epoch that decides.
 	void observe_announce(uint32_t epoch,
 	                      EpochTracker::Clock::time_point at = EpochTracker::Clock::now());
+	// Confirming requests sent after a hint.
+	unsigned long confirmations() const noexcept { return confirmations_; }
 
 	// The external address from the last successful MAP, if any.
 	std::optional<asio::ip::address> external_address() const { return external_; }
@@ -85,6 +90,7 @@ public:
 
 private:
 	void observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point at);
+	void confirm_restart();
 	void learn_external(const asio::ip::address &address);
 	asio::ip::address_v6 client_address();
 	// The MAP request for a mapping (lifetime 0: its deletion).
@@ -104,6 +110,8 @@ private:
 	EpochTracker epoch_{EpochTracker::Rule::Pcp};
 	engine::ProtocolEvents events_;
 	MapTracker maps_;
+	engine::ConfirmGate confirm_;
+	unsigned long confirmations_ = 0;
 	std::optional<asio::ip::address> external_;
 	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	// Continuations posted by the exchange check this before touching us.

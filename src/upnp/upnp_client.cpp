@@ -123,6 +123,8 @@ struct UpnpClient::ProbeOp : Pending<engine::ProbeResult> {
 	Description desc;
 	size_t next_status = 0; // the next service to ask GetStatusInfo
 	size_t chosen = 0;
+	bool advertised = false; // probing an advertised LOCATION, not a search's
+	std::string usn;         // of the SSDP answer
 };
 
 struct UpnpClient::MapOp : Pending<engine::MapGrant> {
@@ -335,6 +337,7 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 	if (advertised_) {
 		SsdpHit hit = std::move(*advertised_);
 		advertised_.reset();
+		op->advertised = true;
 		logger_.debug("UPnP {}: probing the advertised {}", gateway_name(),
 		              hit.location.to_string());
 		asio::post(io_, [this, alive, op, hit = std::move(hit)]() mutable {
@@ -343,7 +346,27 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 		});
 		return;
 	}
+	probe_search(op);
+}
 
+// An advertised LOCATION is only a hint (a forged ssdp:alive can name
+// http://<gateway>:1/): when it fails, the probe searches as usual, so a
+// bad advertisement never keeps UPnP from being probed again.
+bool UpnpClient::probe_fall_back(const std::shared_ptr<ProbeOp> &op, const Error &why) {
+	if (!op->advertised || op->finished)
+		return false;
+	op->advertised = false;
+	logger_.info("UPnP {}: the advertised LOCATION failed ({}): searching", gateway_name(),
+	             why.message());
+	op->phase = ProbeOp::Phase::Ssdp;
+	op->started = Clock::now();
+	arm_probe_deadline(op, op->started + settings_.discover_timeout);
+	probe_search(op);
+	return true;
+}
+
+void UpnpClient::probe_search(const std::shared_ptr<ProbeOp> &op) {
+	std::weak_ptr<char> alive = alive_;
 	SsdpSearchConfig config;
 	config.targets = settings_.ssdp_targets;
 	config.bind_address = settings_.local_address;
@@ -362,8 +385,20 @@ void UpnpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) {
 	});
 }
 
+bool UpnpClient::is_igd_usn(const std::string &usn) const {
+	const std::string uuid = usn.substr(0, usn.find("::"));
+	if (uuid.empty())
+		return false;
+	return std::any_of(device_uuids_.begin(), device_uuids_.end(),
+	                   [&](const std::string &u) { return iequals(u, uuid); });
+}
+
 void UpnpClient::observe_advertisement(const SsdpMessage &message) {
 	if (message.kind != SsdpMessage::Kind::Notify)
+		return;
+	// Another UPnP device on the router (a media server, a printer) has its
+	// own boots and goodbyes; so has a device we never probed.
+	if (!is_igd_usn(message.usn))
 		return;
 	if (iequals(message.nts, "ssdp:byebye")) {
 		said_byebye_ = true;
@@ -378,12 +413,57 @@ void UpnpClient::observe_advertisement(const SsdpMessage &message) {
 	said_byebye_ = false;
 	if (!new_boot && !back)
 		return;
+	std::optional<SsdpHit> advertised;
 	if (auto url = http::parse_url(message.location))
-		advertised_ = SsdpHit{asio::ip::address(settings_.gateway), std::move(*url), message.st,
-		                      message.server, message.boot_id};
-	logger_.info("UPnP {}: the device {} ({}): its mappings are gone", gateway_name(),
+		advertised = SsdpHit{asio::ip::address(settings_.gateway), std::move(*url), message.st,
+		                     message.server, message.boot_id, message.usn};
+	logger_.info("UPnP {}: the device says it {} ({})", gateway_name(),
 	             new_boot ? "rebooted" : "is back after saying goodbye",
 	             new_boot ? "new BOOTID " + std::to_string(*message.boot_id) : message.st);
+	confirm_reboot(std::move(advertised));
+}
+
+// Nothing held: nothing to lose or to flood, take the advertisement as it
+// is. Else ask the router over TCP about one mapping we hold.
+void UpnpClient::confirm_reboot(std::optional<SsdpHit> advertised) {
+	const Service *s = service();
+	if (held_.empty() || !s)
+		return reboot_confirmed(std::move(advertised));
+	if (!confirm_.try_start())
+		return;
+	++confirmations_;
+	const auto [proto, port] = *held_.begin();
+	// The gate reopens when the operation completes, cancelled included.
+	std::weak_ptr<char> alive = alive_;
+	auto op = std::make_shared<Pending<void>>(io_, [this, alive](Result<void>) {
+		if (!alive.expired())
+			confirm_.done();
+	});
+	track(op);
+	soap(
+	    op, *s, "GetSpecificPortMappingEntry",
+	    build_get_specific_port_mapping_entry(s->service_type, "", port, proto), call_timeout(),
+	    [this, op, proto = proto, port = port,
+	     advertised = std::move(advertised)](Result<SoapResponse> r) mutable {
+		    complete<void>(op, Result<void>());
+		    if (r) {
+			    logger_.info("UPnP {}: {} {} is still mapped: no reboot, advertisement ignored",
+			                 gateway_name(), proto, port);
+			    return;
+		    }
+		    // Gone (714), or the device no longer where it was: either way
+		    // its mappings must be made again, after a probe if need be.
+		    logger_.info("UPnP {}: reboot confirmed: {} {}: {}", gateway_name(), proto, port,
+		                 r.error().message());
+		    reboot_confirmed(std::move(advertised));
+	    },
+	    true);
+}
+
+void UpnpClient::reboot_confirmed(std::optional<SsdpHit> advertised) {
+	held_.clear();
+	if (advertised)
+		advertised_ = std::move(advertised);
 	if (events_.gateway_restarted)
 		events_.gateway_restarted();
 }
@@ -404,9 +484,13 @@ void UpnpClient::probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<Ssdp
 	if (!from_gateway || hit->location.host != hit->responder.to_string()) {
 		const Error e(Errc::untrusted, "LOCATION " + hit->location.to_string() + " from " +
 		                                   hit->responder.to_string() + " is not the gateway");
+		if (probe_fall_back(op, e))
+			return;
 		logger_.warn("UPnP {}: probe failed: {}", gateway_name(), e.message());
 		return complete<engine::ProbeResult>(op, e);
 	}
+	if (!hit->usn.empty())
+		op->usn = hit->usn;
 	logger_.debug("UPnP {}: SSDP answer {} ({}), description at {}", gateway_name(), hit->st,
 	              hit->server, hit->location.to_string());
 	if (hit->boot_id)
@@ -449,6 +533,8 @@ void UpnpClient::probe_description_done(const std::shared_ptr<ProbeOp> &op,
 	if (reply)
 		counters_.count_error(desc ? Error(Errc::ok) : desc.error());
 	if (!desc) {
+		if (probe_fall_back(op, desc.error()))
+			return;
 		logger_.debug("UPnP {}: probe failed: {}", gateway_name(), desc.error().message());
 		return complete<engine::ProbeResult>(op, desc.error());
 	}
@@ -528,6 +614,9 @@ void UpnpClient::probe_external_ip(const std::shared_ptr<ProbeOp> &op) {
 		    logger_.debug("UPnP {}: {} at {}, external address {}, rtt {} us", gateway_name(),
 		                  out.detail, svc.control_url.to_string(),
 		                  ip ? ip->to_string() : ip.error().message(), out.rtt.count());
+		    device_uuids_ = op->desc.udns;
+		    if (!op->usn.empty())
+			    device_uuids_.push_back(op->usn.substr(0, op->usn.find("::")));
 		    description_ = std::move(op->desc);
 		    service_index_ = op->chosen;
 		    if (ip)
@@ -694,6 +783,7 @@ void UpnpClient::map_granted(const std::shared_ptr<MapOp> &op, uint16_t external
 		logger_.debug("UPnP {}: {} {} -> {}:{}, lease {} s", gateway_name(),
 		              protocol_name(op->request.protocol), op->request.internal_port,
 		              grant.external_address.to_string(), external_port, op->lease);
+		held_.emplace(protocol_name(op->request.protocol), external_port);
 		complete<engine::MapGrant>(op, std::move(grant));
 	};
 	if (external_)
@@ -747,6 +837,7 @@ void UpnpClient::unmap(const engine::MapRequest &request, std::function<void(Res
 		     }
 		     logger_.debug("UPnP {}: deleted {} {}{}", gateway_name(), proto, request.external_port,
 		                   r ? "" : " (already gone)");
+		     held_.erase({proto, request.external_port});
 		     complete<void>(op, Result<void>());
 	     });
 }

@@ -335,3 +335,74 @@ TEST_CASE("switching protocols deletes the old protocol's mapping before making 
 	REQUIRE(h.reached(0, State::Destroyed));
 	CHECK(h.fake_pcp->held.empty());
 }
+
+TEST_CASE("a probe that finds the protocol whose map() then fails: re-probed with backoff, not in a loop") {
+	Harness h;
+	// A PCP server that answers ANNOUNCE but not MAP.
+	h.pcp.refuse[9000] = Error(Errc::timeout, "MAP unanswered");
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = refusing(Errc::unreachable);
+	h.start();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Failure));
+	run_until(h.io, [] { return false; }, 1000ms);
+	// 100 ms, doubling: a handful in a second, where it was hundreds.
+	CHECK(h.fake_pcp->probes <= 6);
+	CHECK(h.fake_pcp->probes >= 2);
+	CHECK(h.count(1, State::Failure) == 1);
+	// Once the map works again, it is granted.
+	h.fake_pcp->script().refuse.clear();
+	REQUIRE(h.reached(1, State::Success, 5s));
+}
+
+TEST_CASE("a flood of restart signals costs one re-creation round per holdoff") {
+	Harness h;
+	h.settings.restart_holdoff = 500ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	h.engine->add(1, IpProtocol::Udp, 8081, 0);
+	REQUIRE(h.reached(0, State::Success));
+	REQUIRE(h.reached(1, State::Success));
+	const int maps_before = h.fake_pcp->maps;
+	for (int i = 0; i < 100; ++i)
+		h.fake_pcp->events.gateway_restarted();
+	run_until(h.io, [] { return false; }, 200ms);
+	CHECK(h.fake_pcp->maps == maps_before + 2); // the first acts at once
+	run_until(h.io, [] { return false; }, 600ms);
+	CHECK(h.fake_pcp->maps == maps_before + 4); // the rest: one round at the holdoff's end
+	CHECK(h.count(0, State::Failure) == 0);
+}
+
+TEST_CASE("a lifetime-0 or port-0 'success' is not reported as a live mapping") {
+	Harness h;
+	h.pcp.lifetime = 0; // PCP: lifetime 0 means deleted
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Failure));
+	CHECK(h.count(0, State::Success) == 0);
+	// UPnP's lease 0 is permanent: that one is live.
+	Harness u;
+	u.pcp = refusing(Errc::unreachable);
+	u.natpmp = refusing(Errc::unreachable);
+	u.upnp.lifetime = 0;
+	u.start();
+	u.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(u.reached(0, State::Success));
+}
+
+TEST_CASE("a mapping whose protocol is gone is reported at the end of its lease, never kept silently") {
+	Harness h;
+	h.pcp.lifetime = 2;
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = refusing(Errc::unreachable);
+	h.settings.recheck_period = 300ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Success));
+	const auto granted = std::chrono::steady_clock::now();
+	h.fake_pcp->script().answers = false; // PCP no longer answers anything
+	REQUIRE(h.reached(0, State::Failure, 4s));
+	const auto after = std::chrono::steady_clock::now() - granted;
+	CHECK_MESSAGE(after >= 1900ms, h.last(0)->error->message()); // held while the lease runs
+	CHECK(after < 3s);
+}
