@@ -1,4 +1,6 @@
 // The engine: the mapping registry, the prober and the recheck scheduler.
+// engine.cpp finds the gateway (environment, probes, verdicts, recheck),
+// mappings.cpp runs each mapping's lifecycle, report.cpp tells and counts.
 //
 // It lives on one io_context thread and is only ever touched from it; the
 // API layer (src/api) posts calls onto that thread and receives every state
@@ -139,6 +141,9 @@ private:
 	void emit(Record &rec, State state, std::optional<Error> error = {});
 	Mapping public_view(const Record &rec) const;
 	std::chrono::milliseconds renew_delay(uint32_t lifetime);
+	std::chrono::milliseconds retry_delay(const Record &rec) const;
+	// map_record(rec) after delay (a renewal or a retry), unless it is gone.
+	void map_later(Record &rec, std::chrono::milliseconds delay);
 	void wire_events();
 	// Statistics: a failed map (logged once per event), a granted one
 	// (held: it renewed a mapping in place), clients about to be dropped.
