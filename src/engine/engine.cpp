@@ -13,7 +13,9 @@ namespace plum::engine {
 
 namespace {
 
-std::string describe(const std::optional<Error> &e) { return e ? e->message() : std::string(); }
+std::string describe(const std::optional<Error> &e) {
+	return e ? e->message() : std::string();
+}
 
 } // namespace
 

@@ -78,11 +78,11 @@ void Engine::map_record(Record &rec) {
 		rec.request.external_port = rec.grant->external_port; // renew what we hold
 	rec.attempt = next_attempt_++;
 	rec.mapped_by = active_;
-	active_->map(rec.request, [this, id = rec.id, attempt = rec.attempt,
-	                           alive = alive_](Result<MapGrant> r) {
-		if (*alive)
-			on_mapped(id, attempt, std::move(r));
-	});
+	active_->map(rec.request,
+	             [this, id = rec.id, attempt = rec.attempt, alive = alive_](Result<MapGrant> r) {
+		             if (*alive)
+			             on_mapped(id, attempt, std::move(r));
+	             });
 }
 
 // The gateway now speaks another protocol (a re-probe chose it): the old
@@ -108,7 +108,8 @@ void Engine::switch_protocol(Record &rec) {
 		Record &again = *it->second;
 		again.attempt = 0;
 		if (!r && r.error() != Errc::cancelled)
-			log_.debug("mapping {}: deleting the old protocol's mapping: {}", id, r.error().message());
+			log_.debug("mapping {}: deleting the old protocol's mapping: {}", id,
+			           r.error().message());
 		if (again.destroying)
 			finish(id); // nothing of the new protocol was asked for
 		else
@@ -157,7 +158,8 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 		return;
 	}
 	MapGrant grant = std::move(result).value();
-	if (auto e = not_live(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown, grant)) {
+	if (auto e =
+	        not_live(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown, grant)) {
 		rec.grant.reset();
 		++rec.failures;
 		note_failure(rec, *e);
@@ -237,7 +239,7 @@ void Engine::remove(int id) {
 	rec.timer.cancel();
 	if (rec.attempt && rec.mapped_by && !rec.mapped_by->unmap_overtakes_map()) {
 		if (!rec.mapped_by->withdraw_map(rec.request))
-			return; // on the wire: on_mapped deletes what it got
+			return;      // on the wire: on_mapped deletes what it got
 		rec.attempt = 0; // its cancelled completion goes unheard
 	}
 	unmap_record(rec);
@@ -420,8 +422,9 @@ void Engine::protocol_gone(Record &rec) {
 	rec.timer.cancel();
 	if (rec.grant->lifetime == 0 || std::chrono::steady_clock::now() >= end) {
 		if (rec.state != State::Failure)
-			emit(rec, State::Failure, Error(Errc::timeout, "the gateway no longer answers " +
-			                                                   std::string(to_string(rec.protocol))));
+			emit(rec, State::Failure,
+			     Error(Errc::timeout,
+			           "the gateway no longer answers " + std::string(to_string(rec.protocol))));
 		return;
 	}
 	rec.timer.expires_at(end);
@@ -436,7 +439,8 @@ void Engine::protocol_gone(Record &rec) {
 			return;
 		r.grant.reset();
 		if (r.state != State::Failure)
-			emit(r, State::Failure, Error(Errc::timeout, "the lease ended and the gateway no longer answers"));
+			emit(r, State::Failure,
+			     Error(Errc::timeout, "the lease ended and the gateway no longer answers"));
 	});
 }
 

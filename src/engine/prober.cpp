@@ -33,7 +33,9 @@ Prober::Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
       deadline_(deadline), live_limit_(live_limit), alive_at_(clients_.size()),
       done_(std::move(done)) {}
 
-Prober::~Prober() { *alive_ = false; }
+Prober::~Prober() {
+	*alive_ = false;
+}
 
 void Prober::start() {
 	started_ = std::chrono::steady_clock::now();

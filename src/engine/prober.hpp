@@ -31,8 +31,8 @@ namespace plum::engine {
 enum class ProbeOutcome { Pending, Answered, Failed };
 struct ProbeDecision {
 	enum class Kind { Wait, Choose, AllFailed } kind = Kind::Wait;
-	size_t index = 0;           // for Choose
-	bool start_grace = false;   // for Wait: a less preferred one answered
+	size_t index = 0;         // for Choose
+	bool start_grace = false; // for Wait: a less preferred one answered
 };
 ProbeDecision decide_probe(const std::vector<ProbeOutcome> &outcomes, bool grace_expired);
 
@@ -58,7 +58,9 @@ public:
 	void note_alive(size_t index);
 	// When the gateway first showed life in this round (a completed probe
 	// that is not a timeout or a network error counts too); empty: never.
-	std::optional<std::chrono::steady_clock::time_point> first_alive() const { return first_alive_; }
+	std::optional<std::chrono::steady_clock::time_point> first_alive() const {
+		return first_alive_;
+	}
 
 private:
 	void on_result(size_t index, Result<ProbeResult> result);

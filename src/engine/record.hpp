@@ -37,7 +37,7 @@ struct Engine::Record {
 	uint64_t failed_attempts = 0;
 	std::string last_error;
 	std::chrono::steady_clock::time_point granted_at; // of the current grant
-	bool recreate_pending = false; // the gateway restarted while we held it
+	bool recreate_pending = false;                    // the gateway restarted while we held it
 };
 
 } // namespace plum::engine

@@ -232,7 +232,7 @@ void NatPmpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) 
 }
 
 UdpExchange::Id NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime,
-                            std::function<void(Result<NatPmpResponse>)> then) {
+                                       std::function<void(Result<NatPmpResponse>)> then) {
 	NatPmpRequest req;
 	req.op = map_op(request.protocol);
 	req.internal_port = request.internal_port;
@@ -241,13 +241,14 @@ UdpExchange::Id NatPmpClient::send_map(const engine::MapRequest &request, uint32
 	req.lifetime = lifetime;
 	std::weak_ptr<char> alive = alive_;
 	return exchange_.send(encode_natpmp_request(req),
-	                      natpmp_key(req.op, req.internal_port) + (lifetime == 0 ? kDeleteSuffix : ""),
-	               settings_.mapping_timeout,
-	               [this, alive, then = std::move(then)](Result<UdpExchange::Reply> reply) {
-		               if (alive.expired())
-			               return then(Error(Errc::cancelled));
-		               then(read_reply(reply));
-	               });
+	                      natpmp_key(req.op, req.internal_port) +
+	                          (lifetime == 0 ? kDeleteSuffix : ""),
+	                      settings_.mapping_timeout,
+	                      [this, alive, then = std::move(then)](Result<UdpExchange::Reply> reply) {
+		                      if (alive.expired())
+			                      return then(Error(Errc::cancelled));
+		                      then(read_reply(reply));
+	                      });
 }
 
 void NatPmpClient::map(const engine::MapRequest &request,
@@ -262,39 +263,40 @@ void NatPmpClient::map(const engine::MapRequest &request,
 			maps_.close(key, ticket);
 			return done(Error(Errc::cancelled, "the mapping was deleted"));
 		}
-		ticket->id = send_map(
-		    request, request.lifetime,
-		    [this, alive, request, done, key, ticket](Result<NatPmpResponse> res) {
-			    if (alive.expired())
-				    return done(Error(Errc::cancelled));
-			    maps_.close(key, ticket);
-			    if (res && res->result != NatPmpResult::Success)
-				    res = Error(make_error_code(res->result), "mapping request");
-			    // §3.3: lifetime 0 means deleted; a "success" without a
-			    // lifetime or a port maps nothing.
-			    if (res && (res->lifetime == 0 || res->external_port == 0))
-				    res = Error(Errc::failed, "mapping granted with lifetime " +
-				                                  std::to_string(res->lifetime) + ", external port " +
-				                                  std::to_string(res->external_port) + ": not mapped");
-			    if (!res) {
-				    if (res.error() != Errc::cancelled)
-					    logger_.debug("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
-					                  protocol_name(request.protocol), request.internal_port,
-					                  res.error().message());
-				    return done(res.error());
-			    }
-			    engine::MapGrant grant;
-			    // NAT-PMP mapping replies carry no address: the cached one.
-			    grant.external_address = external_.value_or(asio::ip::address_v4::any());
-			    grant.external_port = res->external_port;
-			    grant.lifetime = res->lifetime;
-			    grant.internal_port = res->internal_port;
-			    logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
-			                  protocol_name(request.protocol), request.internal_port,
-			                  grant.external_address.to_string(), grant.external_port,
-			                  grant.lifetime);
-			    done(std::move(grant));
-		    });
+		ticket->id =
+		    send_map(request, request.lifetime,
+		             [this, alive, request, done, key, ticket](Result<NatPmpResponse> res) {
+			             if (alive.expired())
+				             return done(Error(Errc::cancelled));
+			             maps_.close(key, ticket);
+			             if (res && res->result != NatPmpResult::Success)
+				             res = Error(make_error_code(res->result), "mapping request");
+			             // §3.3: lifetime 0 means deleted; a "success" without a
+			             // lifetime or a port maps nothing.
+			             if (res && (res->lifetime == 0 || res->external_port == 0))
+				             res = Error(Errc::failed,
+				                         "mapping granted with lifetime " +
+				                             std::to_string(res->lifetime) + ", external port " +
+				                             std::to_string(res->external_port) + ": not mapped");
+			             if (!res) {
+				             if (res.error() != Errc::cancelled)
+					             logger_.debug("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
+					                           protocol_name(request.protocol),
+					                           request.internal_port, res.error().message());
+				             return done(res.error());
+			             }
+			             engine::MapGrant grant;
+			             // NAT-PMP mapping replies carry no address: the cached one.
+			             grant.external_address = external_.value_or(asio::ip::address_v4::any());
+			             grant.external_port = res->external_port;
+			             grant.lifetime = res->lifetime;
+			             grant.internal_port = res->internal_port;
+			             logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
+			                           protocol_name(request.protocol), request.internal_port,
+			                           grant.external_address.to_string(), grant.external_port,
+			                           grant.lifetime);
+			             done(std::move(grant));
+		             });
 	};
 	if (external_) {
 		send();
@@ -319,21 +321,16 @@ void NatPmpClient::unmap(const engine::MapRequest &request,
 		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
 		return;
 	}
-	send_delete(request, 2, std::move(done));
+	send_delete(request, std::move(done));
 }
 
-void NatPmpClient::send_delete(const engine::MapRequest &request, int tries,
+void NatPmpClient::send_delete(const engine::MapRequest &request,
                                std::function<void(Result<void>)> done) {
 	std::weak_ptr<char> alive = alive_;
 	send_map(request, 0,
-	         [this, alive, request, tries, done = std::move(done)](Result<NatPmpResponse> res) mutable {
+	         [this, alive, request, done = std::move(done)](Result<NatPmpResponse> res) mutable {
 		         if (alive.expired())
 			         return done(Error(Errc::cancelled));
-		         // A success with a lifetime answers the MAP that went out just
-		         // before this delete (same key): the delete's own answer is
-		         // still to come, or the delete was lost. Ask again.
-		         if (res && res->result == NatPmpResult::Success && res->lifetime != 0 && tries > 1)
-			         return send_delete(request, tries - 1, std::move(done));
 		         Result<void> out;
 		         if (!res)
 			         out = res.error();

@@ -17,12 +17,12 @@
 // external address fires external_address_changed.
 #pragma once
 
+#include "engine/confirm_gate.hpp"
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
-#include "engine/confirm_gate.hpp"
 #include "pcp/epoch.hpp"
-#include "pcp/natpmp_codec.hpp"
 #include "pcp/map_tracker.hpp"
+#include "pcp/natpmp_codec.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -90,11 +90,11 @@ private:
 	void learn_external(const asio::ip::address_v4 &address);
 	std::string gateway_name() const;
 	Result<NatPmpResponse> read_reply(const Result<UdpExchange::Reply> &reply);
-	// Deletes; a stale MAP success answering it is retried up to `tries`.
-	void send_delete(const engine::MapRequest &request, int tries,
-	                 std::function<void(Result<void>)> done);
+	// Deletes (lifetime 0). Only a reply with lifetime 0 answers it (the
+	// reply key): a MAP's late success never completes a delete.
+	void send_delete(const engine::MapRequest &request, std::function<void(Result<void>)> done);
 	UdpExchange::Id send_map(const engine::MapRequest &request, uint32_t lifetime,
-	              std::function<void(Result<NatPmpResponse>)> then);
+	                         std::function<void(Result<NatPmpResponse>)> then);
 
 	asio::io_context &io_;
 	NatPmpSettings settings_;

@@ -298,7 +298,8 @@ void PcpClient::map(const engine::MapRequest &request,
 	std::weak_ptr<char> alive = alive_;
 	ticket->id = exchange_.send(
 	    encode_request(req), key, settings_.mapping_timeout,
-	    [this, alive, request, key, ticket, done = std::move(done)](Result<UdpExchange::Reply> reply) {
+	    [this, alive, request, key, ticket,
+	     done = std::move(done)](Result<UdpExchange::Reply> reply) {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
 		    maps_.close(key, ticket);
@@ -312,9 +313,10 @@ void PcpClient::map(const engine::MapRequest &request,
 		    // §15: lifetime 0 means deleted. A "success" that grants no
 		    // lifetime or no port maps nothing and must not read as live.
 		    if (res && (res->lifetime == 0 || res->map->external_port == 0))
-			    res = Error(Errc::failed, "MAP success with lifetime " + std::to_string(res->lifetime) +
-			                                  ", external port " +
-			                                  std::to_string(res->map->external_port) + ": not mapped");
+			    res = Error(Errc::failed, "MAP success with lifetime " +
+			                                  std::to_string(res->lifetime) + ", external port " +
+			                                  std::to_string(res->map->external_port) +
+			                                  ": not mapped");
 		    if (!res) {
 			    logger_.debug("PCP {}: MAP {} {} failed: {}", gateway_name(),
 			                  protocol_name(request.protocol), request.internal_port,
@@ -342,24 +344,20 @@ void PcpClient::unmap(const engine::MapRequest &request, std::function<void(Resu
 		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
 		return;
 	}
-	send_delete(request, 2, std::move(done));
+	send_delete(request, std::move(done));
 }
 
-void PcpClient::send_delete(const engine::MapRequest &request, int tries,
+void PcpClient::send_delete(const engine::MapRequest &request,
                             std::function<void(Result<void>)> done) {
 	// §15: lifetime 0 deletes; the same nonce proves it is ours.
 	const Request req = map_request(request, 0);
 	std::weak_ptr<char> alive = alive_;
 	exchange_.send(
 	    encode_request(req), pcp_map_key(*req.map) + kDeleteSuffix, settings_.mapping_timeout,
-	    [this, alive, request, tries, done = std::move(done)](Result<UdpExchange::Reply> reply) mutable {
+	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) mutable {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
 		    auto res = read_reply(reply, "MAP delete");
-		    // A success with a lifetime answers the MAP that went out just
-		    // before this delete (same key): ask again.
-		    if (res && res->result == PcpResult::Success && res->lifetime != 0 && tries > 1)
-			    return send_delete(request, tries - 1, std::move(done));
 		    Result<void> out;
 		    if (!res)
 			    out = res.error();

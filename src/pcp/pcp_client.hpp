@@ -24,13 +24,13 @@
 // does so, and keys the pinhole on address, protocol and internal port.
 #pragma once
 
+#include "engine/confirm_gate.hpp"
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
-#include "engine/confirm_gate.hpp"
 #include "pcp/epoch.hpp"
+#include "pcp/map_tracker.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
-#include "pcp/map_tracker.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -96,9 +96,9 @@ private:
 	// The MAP request for a mapping (lifetime 0: its deletion).
 	Request map_request(const engine::MapRequest &request, uint32_t lifetime);
 	std::string gateway_name() const;
-	// Deletes; a stale MAP success answering it is retried up to `tries`.
-	void send_delete(const engine::MapRequest &request, int tries,
-	                 std::function<void(Result<void>)> done);
+	// Deletes (lifetime 0). Only a reply with lifetime 0 answers it (the
+	// reply key): a MAP's late success never completes a delete.
+	void send_delete(const engine::MapRequest &request, std::function<void(Result<void>)> done);
 	// Turns an exchange result into a decoded version-2 response, or the
 	// error it means (timeout, unreachable, unsupported, a PCP result code).
 	Result<Response> read_reply(const Result<UdpExchange::Reply> &reply, const char *what);

@@ -40,8 +40,12 @@ void UpnpClient::observe_advertisement(const SsdpMessage &message) {
 		return;
 	std::optional<SsdpHit> advertised;
 	if (auto url = http::parse_url(message.location))
-		advertised = SsdpHit{asio::ip::address(settings_.gateway), std::move(*url), message.st,
-		                     message.server, message.boot_id, message.usn};
+		advertised = SsdpHit{asio::ip::address(settings_.gateway),
+		                     std::move(*url),
+		                     message.st,
+		                     message.server,
+		                     message.boot_id,
+		                     message.usn};
 	logger_.info("UPnP {}: the device says it {} ({})", gateway_name(),
 	             new_boot ? "rebooted" : "is back after saying goodbye",
 	             new_boot ? "new BOOTID " + std::to_string(*message.boot_id) : message.st);

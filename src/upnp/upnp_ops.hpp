@@ -54,7 +54,6 @@ inline milliseconds at_least(milliseconds t, milliseconds floor) {
 
 } // namespace detail
 
-
 struct UpnpClient::Op {
 	explicit Op(asio::io_context &io_) : io(io_) {}
 	virtual ~Op() = default;

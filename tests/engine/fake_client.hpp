@@ -19,8 +19,8 @@ namespace plum::test {
 class FakeClient final : public engine::ProtocolClient {
 public:
 	struct Script {
-		bool answers = true;                        // probe succeeds
-		Error probe_error{Errc::timeout};           // when it does not
+		bool answers = true;              // probe succeeds
+		Error probe_error{Errc::timeout}; // when it does not
 		std::chrono::milliseconds probe_delay{1};
 		std::chrono::milliseconds map_delay{1};
 		std::string external = "203.0.113.7";
@@ -66,7 +66,8 @@ public:
 				return done(it->second);
 			engine::MapGrant g;
 			g.external_address = asio::ip::make_address(script_.external);
-			g.external_port = req.external_port ? req.external_port : uint16_t(req.internal_port + 10000);
+			g.external_port =
+			    req.external_port ? req.external_port : uint16_t(req.internal_port + 10000);
 			g.internal_port = req.internal_port;
 			g.lifetime = script_.lifetime;
 			held[req.internal_port] = g.external_port;

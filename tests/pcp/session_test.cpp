@@ -2,6 +2,7 @@
 // window, epoch tracker, reply keys) with fed samples, then the clients and
 // the ANNOUNCE listener against plum::test::PcpResponder on 127.0.0.1.
 // Every wait runs the io_context against a bounded deadline.
+#include "loopback_wait.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/in_flight_window.hpp"
@@ -9,7 +10,6 @@
 #include "pcp/pcp_client.hpp"
 #include "pcp/rtt_estimator.hpp"
 #include "pcp/udp_exchange.hpp"
-#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
 
 #include <asio/io_context.hpp>
@@ -838,7 +838,8 @@ TEST_CASE("NAT-PMP: loss is retransmitted at 250 ms doubling") {
 
 // ---------------------------------------------------------------- hostile LAN
 
-TEST_CASE("a forged ANNOUNCE (epoch 0) is confirmed by our own ANNOUNCE: no restart, one request a second") {
+TEST_CASE("a forged ANNOUNCE (epoch 0) is confirmed by our own ANNOUNCE: no restart, one request a "
+          "second") {
 	PcpResponder responder;
 	responder.set_epoch(5000);
 	asio::io_context io;
@@ -869,7 +870,8 @@ TEST_CASE("a forged ANNOUNCE (epoch 0) is confirmed by our own ANNOUNCE: no rest
 	CHECK(pcp.confirmations() == 2);
 }
 
-TEST_CASE("a forged NAT-PMP address notice never becomes the external address; 0.0.0.0 never does") {
+TEST_CASE(
+    "a forged NAT-PMP address notice never becomes the external address; 0.0.0.0 never does") {
 	PcpResponder responder;
 	responder.set_epoch(3000);
 	responder.set_external_address(asio::ip::make_address_v4("203.0.113.1"));
@@ -885,7 +887,8 @@ TEST_CASE("a forged NAT-PMP address notice never becomes the external address; 0
 
 	natpmp.observe_notice(asio::ip::make_address_v4("198.51.100.66"), 3001);
 	natpmp.observe_notice(asio::ip::address_v4::any(), 0);
-	REQUIRE(run_until(io, [&] { return responder.counters().natpmp_external_address == before + 1; }));
+	REQUIRE(
+	    run_until(io, [&] { return responder.counters().natpmp_external_address == before + 1; }));
 	run_for(io, 100ms);
 	CHECK(log.addresses.empty());
 	CHECK(log.restarts == 0);
@@ -949,7 +952,8 @@ TEST_CASE("a delete's late reply never completes a new map of the same port (NAT
 	CHECK((*m2.result)->external_port == 6201);
 }
 
-TEST_CASE("a PCP error reply without MAP data answers a MAP only when it is the only one in flight") {
+TEST_CASE(
+    "a PCP error reply without MAP data answers a MAP only when it is the only one in flight") {
 	asio::io_context io;
 	asio::ip::udp::socket server(io, asio::ip::udp::endpoint(kLoopback, 0));
 	PcpSettings s;
@@ -968,7 +972,8 @@ TEST_CASE("a PCP error reply without MAP data answers a MAP only when it is the 
 	asio::ip::udp::endpoint from;
 	const auto receive = [&] {
 		bool got = false;
-		server.async_receive_from(asio::buffer(buf), from, [&](std::error_code ec, size_t) { got = !ec; });
+		server.async_receive_from(asio::buffer(buf), from,
+		                          [&](std::error_code ec, size_t) { got = !ec; });
 		REQUIRE(run_until(io, [&] { return got; }));
 	};
 

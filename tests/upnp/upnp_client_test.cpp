@@ -818,7 +818,8 @@ TEST_CASE("a NOTIFY of another UPnP device on the router is not the IGD rebootin
 	h.client->set_events(ev);
 	h.probe_ok();
 	auto other = advertisement("ssdp:alive", h.igd.boot_id() + 7);
-	other.usn = "uuid:4d696e69-444c-164e-9d41-b827eb0a1b2c::urn:schemas-upnp-org:device:MediaServer:1";
+	other.usn =
+	    "uuid:4d696e69-444c-164e-9d41-b827eb0a1b2c::urn:schemas-upnp-org:device:MediaServer:1";
 	other.st = "urn:schemas-upnp-org:device:MediaServer:1";
 	h.client->observe_advertisement(other);
 	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
@@ -830,12 +831,14 @@ TEST_CASE("a NOTIFY of another UPnP device on the router is not the IGD rebootin
 	CHECK(restarts == 0);
 	// The IGD's own embedded device (another UDN of its description) counts.
 	auto embedded = advertisement("ssdp:alive", h.igd.boot_id() + 1);
-	embedded.usn = "uuid:00000000-0000-0000-0000-00000000f003::urn:schemas-upnp-org:service:WANIPConnection:2";
+	embedded.usn =
+	    "uuid:00000000-0000-0000-0000-00000000f003::urn:schemas-upnp-org:service:WANIPConnection:2";
 	h.client->observe_advertisement(embedded);
 	CHECK(restarts == 1);
 }
 
-TEST_CASE("forged ssdp:alive (new BOOTID, useless LOCATION) while mappings are held: refuted over TCP") {
+TEST_CASE(
+    "forged ssdp:alive (new BOOTID, useless LOCATION) while mappings are held: refuted over TCP") {
 	Harness h;
 	int restarts = 0;
 	h.make();
@@ -850,8 +853,11 @@ TEST_CASE("forged ssdp:alive (new BOOTID, useless LOCATION) while mappings are h
 		forged.location = "http://127.0.0.1:1/";
 		h.client->observe_advertisement(forged);
 	}
-	h.wait([&] { return h.igd.count("GetSpecificPortMappingEntry") == 1 && h.client->in_flight() == 0; },
-	       3000ms);
+	h.wait(
+	    [&] {
+		    return h.igd.count("GetSpecificPortMappingEntry") == 1 && h.client->in_flight() == 0;
+	    },
+	    3000ms);
 	h.io.restart();
 	h.io.run_for(100ms);
 	CHECK(h.client->confirmations() == 1);
@@ -864,7 +870,8 @@ TEST_CASE("forged ssdp:alive (new BOOTID, useless LOCATION) while mappings are h
 	CHECK(h.igd.ssdp_searches() > searches);
 }
 
-TEST_CASE("a real reboot advertised with a LOCATION that fails: confirmed, and the probe falls back to a search") {
+TEST_CASE("a real reboot advertised with a LOCATION that fails: confirmed, and the probe falls "
+          "back to a search") {
 	Harness h;
 	int restarts = 0;
 	h.make();
