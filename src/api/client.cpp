@@ -239,6 +239,10 @@ Result<void> Client::init(Config config) {
 	if (config.lifetime.count() > 0)
 		s.lifetime = static_cast<uint32_t>(std::min<int64_t>(config.lifetime.count(), 86400 * 7));
 	s.first_verdict = std::min(s.first_verdict, s.discover_timeout);
+	// A UPnP probe after the SSDP answer: the description, at most a few
+	// GetStatusInfo and GetExternalIPAddress, each bounded by one SOAP call
+	// (the mapping timeout, at least 5 s).
+	s.live_probe_limit = 4 * std::max(s.mapping_timeout, std::chrono::milliseconds(5000));
 	s.cleanup_timeout = std::min(s.cleanup_timeout, s.mapping_timeout);
 	if (config.families & kIPv4)
 		m.engines[kV4] = std::make_unique<engine::Engine>(

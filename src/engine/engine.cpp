@@ -1,4 +1,9 @@
+// The engine's side that finds the gateway: the environment, the probe
+// rounds and their verdict, the first verdict an application hears, and the
+// periodic recheck. The mappings themselves: mappings.cpp; what is reported
+// and counted: report.cpp.
 #include "engine/engine.hpp"
+#include "engine/record.hpp"
 
 #include "net/address.hpp"
 
@@ -6,39 +11,11 @@
 
 namespace plum::engine {
 
-struct Engine::Record {
-	Record(asio::io_context &io, int id) : id(id), timer(io) {}
-	int id;
-	MapRequest request;
-	State state = State::Pending;
-	MappingProtocol protocol = MappingProtocol::Unknown;
-	std::optional<MapGrant> grant;
-	ProtocolClient *mapped_by = nullptr; // the client that holds the grant
-	uint64_t attempt = 0;                // the map() in flight, 0 when none
-	bool destroying = false;
-	bool remap_pending = false; // something asked for a re-map while one was in flight
-	// A map() went unanswered (timed out): the router may hold the mapping
-	// even without a grant, so a destroy must still delete it.
-	bool uncertain = false;
-	unsigned failures = 0;
-	asio::steady_timer timer; // renewal or retry
-	// Its history, for stats().
-	std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
-	uint64_t renewals = 0;
-	uint64_t recreations = 0;
-	uint64_t failed_attempts = 0;
-	std::string last_error;
-	bool recreate_pending = false; // the gateway restarted while we held it
-};
-
 namespace {
 
-bool is_protocol_failure(const Error &e) {
-	return e == Errc::timeout || e == Errc::unreachable || e == Errc::unsupported ||
-	       e == Errc::no_gateway;
+std::string describe(const std::optional<Error> &e) {
+	return e ? e->message() : std::string();
 }
-
-std::string describe(const std::optional<Error> &e) { return e ? e->message() : std::string(); }
 
 } // namespace
 
@@ -46,8 +23,8 @@ Engine::Engine(asio::io_context &io, Settings settings, EnvironmentSource enviro
                ClientFactory factory, StateSink sink, Logger logger)
     : io_(io), settings_(settings), environment_source_(std::move(environment)),
       factory_(std::move(factory)), sink_(std::move(sink)), log_(std::move(logger)),
-      recheck_timer_(io), reprobe_timer_(io), verdict_timer_(io), shutdown_timer_(io),
-      rng_(std::random_device{}()) {}
+      restart_timer_(io), recheck_timer_(io), reprobe_timer_(io), verdict_timer_(io),
+      shutdown_timer_(io), rng_(std::random_device{}()) {}
 
 Engine::~Engine() {
 	*alive_ = false;
@@ -73,11 +50,7 @@ void Engine::ensure_started() {
 	if (!env) {
 		log_.warn("no gateway: {}", env.error().message());
 		// Nothing to probe yet: report at the first verdict and look again later.
-		verdict_timer_.expires_after(settings_.first_verdict);
-		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-			if (!ec && *alive)
-				on_first_verdict();
-		});
+		arm_verdict_timer(std::chrono::steady_clock::now() + settings_.first_verdict);
 		schedule_reprobe(settings_.reprobe_backoff);
 		return;
 	}
@@ -124,9 +97,14 @@ void Engine::set_environment(const Environment &env) {
 }
 
 void Engine::wire_events() {
-	for (auto &c : clients_) {
-		ProtocolClient *client = c.get();
+	for (size_t i = 0; i < clients_.size(); ++i) {
+		ProtocolClient *client = clients_[i].get();
 		ProtocolEvents ev;
+		// The prober's list is clients_ in order: the same index.
+		ev.gateway_answered = [this, i, alive = alive_] {
+			if (*alive && prober_ && probing_)
+				prober_->note_alive(i);
+		};
 		ev.gateway_restarted = [this, client, alive = alive_] {
 			if (*alive && client == active_)
 				on_gateway_restarted();
@@ -149,18 +127,16 @@ void Engine::begin_probe() {
 		list.push_back(c.get());
 	// A fresh prober per round; the previous one (if any) is dropped only
 	// here, never from inside its own callback.
-	prober_ = std::make_unique<Prober>(io_, std::move(list), settings_.grace,
-	                                   settings_.discover_timeout, [this, alive = alive_](Prober::Verdict v) {
-		                                   if (*alive)
-			                                   on_probe_decided(std::move(v));
-	                                   });
-	if (!active_) {
-		verdict_timer_.expires_after(std::min(settings_.first_verdict, settings_.discover_timeout));
-		verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-			if (!ec && *alive)
-				on_first_verdict();
-		});
-	}
+	prober_ = std::make_unique<Prober>(
+	    io_, std::move(list), settings_.grace, settings_.discover_timeout,
+	    [this, alive = alive_](Prober::Verdict v) {
+		    if (*alive)
+			    on_probe_decided(std::move(v));
+	    },
+	    settings_.live_probe_limit);
+	if (!active_)
+		arm_verdict_timer(std::chrono::steady_clock::now() +
+		                  std::min(settings_.first_verdict, settings_.discover_timeout));
 	prober_->start();
 }
 
@@ -171,15 +147,16 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	if (!v.chosen) {
 		log_.info("no port-mapping protocol answered{}{}", v.last_error ? ": " : "",
 		          describe(v.last_error));
-		ProtocolClient *previous = active_;
 		active_ = nullptr;
 		verdict_timer_.cancel();
 		Error why = v.last_error.value_or(Error(Errc::timeout));
 		for (auto &[id, rec] : records_) {
 			if (rec->destroying || rec->attempt)
 				continue;
-			if (previous && rec->mapped_by == previous)
-				continue; // keep what the router granted until it is proven gone
+			if (rec->mapped_by && rec->grant) {
+				protocol_gone(*rec); // kept while its lease runs, then reported
+				continue;
+			}
 			if (rec->state != State::Failure)
 				emit(*rec, State::Failure,
 				     Error(why.code(), "no PCP, NAT-PMP or UPnP gateway answered"));
@@ -222,12 +199,33 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	}
 }
 
+void Engine::arm_verdict_timer(std::chrono::steady_clock::time_point when) {
+	verdict_timer_.expires_at(when);
+	verdict_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (!ec && *alive)
+			on_first_verdict();
+	});
+}
+
+// The early FAILURE is for a gateway where nothing answered. Applications
+// (and bindings that resolve a promise with the first verdict) act on it,
+// so a gateway that showed life gets until mapping_timeout after that to
+// finish its exchange before anything is reported.
 void Engine::on_first_verdict() {
 	if (active_ || direct_ || shutting_down_)
 		return;
+	const auto alive_since = probing_ && prober_ ? prober_->first_alive() : std::nullopt;
+	if (alive_since) {
+		const auto until = *alive_since + settings_.mapping_timeout;
+		if (std::chrono::steady_clock::now() < until)
+			return arm_verdict_timer(until);
+	}
+	const Error why = alive_since
+	                      ? Error(Errc::timeout, "the gateway answered, but no mapping in time")
+	                      : Error(Errc::timeout, "no gateway answered yet");
 	for (auto &[id, rec] : records_)
 		if (!rec->destroying && rec->state == State::Pending)
-			emit(*rec, State::Failure, Error(Errc::timeout, "no gateway answered yet"));
+			emit(*rec, State::Failure, why);
 }
 
 void Engine::schedule_reprobe(std::chrono::milliseconds delay) {
@@ -272,436 +270,6 @@ void Engine::on_recheck() {
 		verify_after_probe_ = true;
 		begin_probe();
 	}
-}
-
-// --- mappings --------------------------------------------------------------
-
-void Engine::add(int id, IpProtocol protocol, uint16_t internal_port, uint16_t external_port) {
-	if (shutting_down_)
-		return;
-	auto rec = std::make_unique<Record>(io_, id);
-	rec->request.protocol = protocol;
-	rec->request.internal_port = internal_port;
-	rec->request.external_port = external_port;
-	rec->request.lifetime = settings_.lifetime;
-	for (auto &b : rec->request.nonce)
-		b = static_cast<uint8_t>(rng_());
-	Record &r = *rec;
-	records_.emplace(id, std::move(rec));
-	if (!started_) {
-		ensure_started();
-		return; // set_environment mapped it if it could
-	}
-	if (direct_ || active_)
-		map_record(r);
-	else if (!probing_ && env_)
-		begin_probe(); // a new mapping is worth a fresh look at the gateway
-}
-
-void Engine::map_record(Record &rec) {
-	if (rec.destroying)
-		return;
-	rec.timer.cancel();
-	if (direct_) {
-		rec.protocol = MappingProtocol::Direct;
-		MapGrant g;
-		g.external_address = env_->local;
-		g.external_port = rec.request.internal_port;
-		g.internal_port = rec.request.internal_port;
-		rec.grant = g;
-		emit(rec, State::Success);
-		return;
-	}
-	if (!active_)
-		return;
-	if (rec.attempt) {
-		rec.remap_pending = true;
-		return;
-	}
-	if (rec.grant && rec.mapped_by && rec.mapped_by != active_) {
-		switch_protocol(rec);
-		return;
-	}
-	if (rec.grant && rec.mapped_by == active_)
-		rec.request.external_port = rec.grant->external_port; // renew what we hold
-	rec.attempt = next_attempt_++;
-	rec.mapped_by = active_;
-	active_->map(rec.request, [this, id = rec.id, attempt = rec.attempt,
-	                           alive = alive_](Result<MapGrant> r) {
-		if (*alive)
-			on_mapped(id, attempt, std::move(r));
-	});
-}
-
-// The gateway now speaks another protocol (a re-probe chose it): the old
-// protocol's mapping is deleted before the new one is asked for, so the
-// router never holds two rules for one mapping, nor deletes the new rule
-// along with the old one (one daemon often serves all three protocols).
-void Engine::switch_protocol(Record &rec) {
-	ProtocolClient *old = rec.mapped_by;
-	const MapRequest req = deletion_of(rec);
-	rec.request.external_port = rec.grant->external_port; // ask the new protocol for the same
-	rec.grant.reset();
-	rec.uncertain = false;
-	rec.mapped_by = nullptr;
-	rec.attempt = next_attempt_++;
-	log_.info("mapping {}: leaving {} for {}", rec.id, to_string(old->kind()),
-	          to_string(active_->kind()));
-	old->unmap(req, [this, id = rec.id, attempt = rec.attempt, alive = alive_](Result<void> r) {
-		if (!*alive)
-			return;
-		auto it = records_.find(id);
-		if (it == records_.end() || it->second->attempt != attempt)
-			return;
-		Record &again = *it->second;
-		again.attempt = 0;
-		if (!r && r.error() != Errc::cancelled)
-			log_.debug("mapping {}: deleting the old protocol's mapping: {}", id, r.error().message());
-		if (again.destroying)
-			finish(id); // nothing of the new protocol was asked for
-		else
-			map_record(again);
-	});
-}
-
-void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
-	auto it = records_.find(id);
-	if (it == records_.end() || it->second->attempt != attempt)
-		return;
-	Record &rec = *it->second;
-	rec.attempt = 0;
-	if (rec.destroying) {
-		if (result)
-			rec.grant = std::move(result).value();
-		else if (result.error() == Errc::timeout)
-			rec.uncertain = true;
-		unmap_record(rec);
-		return;
-	}
-	if (!result) {
-		const Error &e = result.error();
-		if (e == Errc::cancelled) {
-			if (rec.remap_pending) {
-				rec.remap_pending = false;
-				map_record(rec);
-			}
-			return;
-		}
-		++rec.failures;
-		if (e == Errc::timeout)
-			rec.uncertain = true;
-		note_failure(rec, e);
-		if (rec.state != State::Failure)
-			emit(rec, State::Failure, e);
-		if (is_protocol_failure(e)) {
-			// The gateway stopped answering this protocol: find out again
-			// what it speaks; the mapping follows the verdict.
-			rec.grant.reset();
-			if (!probing_)
-				begin_probe();
-			return;
-		}
-		auto delay = std::min(settings_.recheck_period,
-		                      std::chrono::milliseconds(1000) * (1u << std::min(rec.failures, 8u)));
-		rec.timer.expires_after(delay);
-		rec.timer.async_wait([this, id, alive = alive_](std::error_code ec) {
-			if (ec || !*alive)
-				return;
-			if (auto it2 = records_.find(id); it2 != records_.end())
-				map_record(*it2->second);
-		});
-		return;
-	}
-	MapGrant grant = std::move(result).value();
-	if (grant.external_address.is_unspecified() && external_)
-		grant.external_address = *external_;
-	if (!grant.external_address.is_unspecified()) {
-		if (net::is_double_nat(grant.external_address) &&
-		    (!external_ || *external_ != grant.external_address))
-			log_.warn("external address {} is private or carrier-grade: another NAT is in the way",
-			          grant.external_address.to_string());
-		external_ = grant.external_address;
-	}
-	const bool held = rec.grant && rec.state == State::Success;
-	const bool changed = !rec.grant || rec.state != State::Success ||
-	                     rec.grant->external_port != grant.external_port ||
-	                     rec.grant->external_address != grant.external_address;
-	rec.grant = grant;
-	rec.uncertain = false;
-	rec.failures = 0;
-	rec.protocol = rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown;
-	note_mapped(rec, held);
-	if (changed)
-		emit(rec, State::Success);
-	else
-		log_.info("mapping {}: renewed {}:{} via {} at gateway {} for {} s", rec.id,
-		          grant.external_address.to_string(), grant.external_port, to_string(rec.protocol),
-		          gateway_text(), grant.lifetime);
-	if (rec.remap_pending) {
-		rec.remap_pending = false;
-		map_record(rec);
-		return;
-	}
-	rec.timer.expires_after(renew_delay(grant.lifetime));
-	rec.timer.async_wait([this, id, alive = alive_](std::error_code ec) {
-		if (ec || !*alive)
-			return;
-		if (auto it2 = records_.find(id); it2 != records_.end())
-			map_record(*it2->second);
-	});
-}
-
-std::chrono::milliseconds Engine::renew_delay(uint32_t lifetime) {
-	// A permanent lease (UPnP lease 0) is verified at each recheck instead.
-	if (lifetime == 0)
-		return settings_.recheck_period;
-	// About half the lifetime, with jitter so that many mappings made at
-	// once do not all renew in the same instant.
-	std::uniform_int_distribution<int64_t> jitter(450, 550);
-	const int64_t ms = int64_t(lifetime) * jitter(rng_);
-	return std::chrono::milliseconds(std::max<int64_t>(ms, 1000));
-}
-
-void Engine::remove(int id) {
-	auto it = records_.find(id);
-	if (it == records_.end() || it->second->destroying)
-		return;
-	Record &rec = *it->second;
-	rec.destroying = true;
-	rec.timer.cancel();
-	if (rec.attempt && rec.mapped_by && !rec.mapped_by->unmap_overtakes_map()) {
-		if (!rec.mapped_by->withdraw_map(rec.request))
-			return; // on the wire: on_mapped deletes what it got
-		rec.attempt = 0; // its cancelled completion goes unheard
-	}
-	unmap_record(rec);
-}
-
-// The request that deletes what rec holds, or may hold, on the router.
-MapRequest Engine::deletion_of(const Record &rec) {
-	MapRequest req = rec.request;
-	if (rec.grant)
-		req.external_port = rec.grant->external_port;
-	req.lifetime = 0;
-	req.held = rec.grant || rec.uncertain;
-	return req;
-}
-
-void Engine::unmap_record(Record &rec) {
-	ProtocolClient *client = rec.mapped_by;
-	const bool held = rec.grant || rec.uncertain;
-	const bool in_flight = rec.attempt != 0;
-	// Without a grant, only a client that can name the mapping without
-	// its external port (PCP, NAT-PMP: the nonce and internal port) can
-	// delete it.
-	const bool nameable = rec.grant || (client && client->unmap_overtakes_map());
-	if (!client || rec.protocol == MappingProtocol::Direct || !(held || in_flight) || !nameable) {
-		finish(rec.id);
-		return;
-	}
-	const MapRequest req = deletion_of(rec);
-	// A new attempt number: the map() it overtakes completes unheard.
-	rec.attempt = next_attempt_++;
-	client->unmap(req, [this, id = rec.id, alive = alive_](Result<void> r) {
-		if (!*alive)
-			return;
-		if (!r && r.error() != Errc::cancelled)
-			log_.info("mapping {}: delete failed: {}", id, r.error().message());
-		finish(id);
-	});
-}
-
-void Engine::finish(int id) {
-	auto it = records_.find(id);
-	if (it == records_.end())
-		return;
-	auto rec = std::move(it->second);
-	records_.erase(it);
-	emit(*rec, State::Destroyed);
-	if (!shutting_down_ || !shutdown_done_)
-		return;
-	if (records_.empty()) {
-		shutdown_timer_.cancel();
-		auto done = std::move(shutdown_done_);
-		shutdown_done_ = nullptr;
-		done();
-	} else {
-		arm_shutdown_timer(); // progress: wait on for the rest
-	}
-}
-
-void Engine::remap_all() {
-	for (auto &[id, rec] : records_)
-		if (!rec->destroying)
-			map_record(*rec);
-}
-
-void Engine::on_gateway_restarted() {
-	for (auto &[id, rec] : records_)
-		if (rec->grant && !rec->destroying)
-			rec->recreate_pending = true; // counted when the router grants it again
-	log_.info("gateway {} restarted: re-creating {} mappings",
-	          env_ ? env_->gateway.to_string() : std::string("?"), records_.size());
-	// Re-add at once with what we know. A rebooted IGD that serves its
-	// control URL elsewhere now fails these requests as unreachable, and
-	// that failure re-probes (at the advertised LOCATION, no search).
-	remap_all();
-}
-
-void Engine::on_external_address_changed(const asio::ip::address &address) {
-	if (external_ && *external_ == address)
-		return;
-	log_.info("external address is now {}", address.to_string());
-	external_ = address;
-	for (auto &[id, rec] : records_) {
-		if (rec->destroying || !rec->grant || rec->state != State::Success)
-			continue;
-		rec->grant->external_address = address;
-		emit(*rec, State::Success);
-	}
-	remap_all();
-}
-
-void Engine::shutdown(std::function<void()> done) {
-	shutting_down_ = true;
-	recheck_timer_.cancel();
-	reprobe_timer_.cancel();
-	verdict_timer_.cancel();
-	if (records_.empty()) {
-		done();
-		return;
-	}
-	shutdown_done_ = std::move(done);
-	shutdown_deadline_ = std::chrono::steady_clock::now() + settings_.cleanup_limit +
-	                     settings_.cleanup_per_mapping * records_.size();
-	arm_shutdown_timer();
-	std::vector<int> ids;
-	for (auto &[id, rec] : records_)
-		ids.push_back(id);
-	for (int id : ids)
-		remove(id);
-}
-
-// Cleanup waits as long as deletions keep completing (a thousand mappings
-// take a slow router tens of seconds), but gives up after cleanup_timeout
-// without one, or cleanup_limit (+ cleanup_per_mapping each) in all.
-void Engine::arm_shutdown_timer() {
-	const auto idle_end = std::chrono::steady_clock::now() + settings_.cleanup_timeout;
-	shutdown_timer_.expires_at(std::min(idle_end, shutdown_deadline_));
-	shutdown_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-		if (ec || !*alive || !shutdown_done_)
-			return;
-		log_.warn("cleanup: {} mappings not confirmed deleted in time", records_.size());
-		for (auto &c : clients_)
-			c->cancel(); // completes every pending unmap with cancelled → finish()
-		std::vector<int> left;
-		for (auto &[id, rec] : records_)
-			left.push_back(id);
-		for (int id : left)
-			finish(id);
-	});
-}
-
-// --- reporting -------------------------------------------------------------
-
-Mapping Engine::public_view(const Record &rec) const {
-	Mapping m;
-	m.protocol = rec.request.protocol;
-	m.mapping_protocol = rec.protocol;
-	m.internal_port = rec.request.internal_port;
-	if (rec.grant && (rec.state == State::Success || rec.state == State::Destroyed)) {
-		m.external_port = rec.grant->external_port;
-		if (!rec.grant->external_address.is_unspecified())
-			m.external_host = rec.grant->external_address.to_string();
-	}
-	return m;
-}
-
-void Engine::emit(Record &rec, State state, std::optional<Error> error) {
-	rec.state = state;
-	if (error)
-		rec.last_error = error->message();
-	StateChange change{rec.id, state, public_view(rec), std::move(error)};
-	if (state == State::Success)
-		log_.info("mapping {}: {} {} -> {}:{} via {} at gateway {}", rec.id,
-		          to_string(rec.request.protocol), rec.request.internal_port,
-		          change.mapping.external_host, change.mapping.external_port,
-		          to_string(rec.protocol), gateway_text());
-	sink_(change);
-}
-
-// --- statistics ------------------------------------------------------------
-
-void Engine::note_failure(Record &rec, const Error &e) {
-	++rec.failed_attempts;
-	rec.last_error = e.message();
-	// Once per event at INFO: the first failure of a mapping that worked or
-	// was being made. Its retries (every backoff step) go to DEBUG.
-	const LogLevel level = rec.state == State::Failure ? LogLevel::Debug : LogLevel::Info;
-	log_.log(level, "mapping {} ({} {}) via {} at gateway {}: {}", rec.id,
-	         to_string(rec.request.protocol), rec.request.internal_port,
-	         to_string(rec.mapped_by ? rec.mapped_by->kind() : MappingProtocol::Unknown),
-	         gateway_text(), e.message());
-}
-
-std::string Engine::gateway_text() const {
-	return env_ ? env_->gateway.to_string() : std::string("?");
-}
-
-void Engine::note_mapped(Record &rec, bool held) {
-	ProtocolCounters &totals = totals_[rec.protocol];
-	if (rec.recreate_pending) {
-		rec.recreate_pending = false;
-		++rec.recreations;
-		++totals.recreations;
-	} else if (held) {
-		++rec.renewals;
-		++totals.renewals;
-	}
-}
-
-void Engine::retire_counters() {
-	// The clients are about to be replaced: what they counted stays.
-	for (auto &c : clients_)
-		totals_[c->kind()] += c->counters();
-}
-
-Stats Engine::stats() const {
-	std::map<MappingProtocol, ProtocolCounters> sum = totals_;
-	for (const auto &c : clients_)
-		sum[c->kind()] += c->counters();
-	Stats s;
-	s.pcp = sum[MappingProtocol::Pcp].to_stats();
-	s.natpmp = sum[MappingProtocol::NatPmp].to_stats();
-	s.upnp = sum[MappingProtocol::Upnp].to_stats();
-	s.active = active_protocol();
-	if (env_) {
-		s.gateway = env_->gateway.to_string();
-		s.local_address = env_->local.to_string();
-	}
-	if (external_ && !external_->is_unspecified()) {
-		s.external_address = external_->to_string();
-		s.double_nat = net::is_double_nat(*external_);
-	}
-	const auto now = std::chrono::steady_clock::now();
-	for (const auto &[id, rec] : records_) {
-		const Mapping view = public_view(*rec);
-		MappingStats m;
-		m.id = id;
-		m.state = rec->destroying ? State::Destroying : rec->state;
-		m.protocol = rec->request.protocol;
-		m.mapping_protocol = rec->protocol;
-		m.internal_port = rec->request.internal_port;
-		m.external_port = view.external_port;
-		m.external_host = view.external_host;
-		m.age = std::chrono::duration_cast<std::chrono::milliseconds>(now - rec->created);
-		m.renewals = rec->renewals;
-		m.recreations = rec->recreations;
-		m.failures = rec->failed_attempts;
-		m.last_error = rec->last_error;
-		s.mappings.push_back(std::move(m));
-	}
-	return s;
 }
 
 } // namespace plum::engine

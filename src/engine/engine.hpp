@@ -1,4 +1,6 @@
 // The engine: the mapping registry, the prober and the recheck scheduler.
+// engine.cpp finds the gateway (environment, probes, verdicts, recheck),
+// mappings.cpp runs each mapping's lifecycle, report.cpp tells and counts.
 //
 // It lives on one io_context thread and is only ever touched from it; the
 // API layer (src/api) posts calls onto that thread and receives every state
@@ -27,13 +29,25 @@ struct Settings {
 	std::chrono::milliseconds mapping_timeout{10000};
 	std::chrono::milliseconds recheck_period{300000};
 	// Report FAILURE when no protocol answered by then (and keep trying):
-	// within 2 s, with room for a loaded machine to run the timer late.
+	// within 2 s, with room for a loaded machine to run the timer late. A
+	// gateway that showed life by then (an SSDP answer, any reply) gets
+	// until mapping_timeout after its first sign instead.
 	std::chrono::milliseconds first_verdict{1900};
+	// How long a protocol that showed life may take to finish its probe
+	// (a slow IGD: description, status and address, each up to a SOAP call).
+	std::chrono::milliseconds live_probe_limit{30000};
 	// How long after the probe starts a less preferred answer waits for a
 	// more preferred protocol.
 	std::chrono::milliseconds grace{250};
-	// First delay before probing again after every protocol failed.
+	// First delay before probing again after every protocol failed, or
+	// after a probe found a protocol whose map() then failed as if it were
+	// gone (timeout, unreachable, unsupported): doubling up to the recheck
+	// period, back to none once a map succeeds.
 	std::chrono::milliseconds reprobe_backoff{5000};
+	// Re-creation rounds after restart signals (ANNOUNCE, a new epoch, a new
+	// BOOTID): the first at once, then at most one per holdoff. Signals can
+	// be forged by any LAN host; a flood of them costs one round per holdoff.
+	std::chrono::milliseconds restart_holdoff{5000};
 	// Bounds on cleanup's wait for the router to delete the mappings: the
 	// longest wait for the next deletion to complete, and the whole wait,
 	// which grows with the number of mappings (a busy miniupnpd deletes
@@ -108,6 +122,7 @@ private:
 	void schedule_recheck();
 	void on_recheck();
 	void on_first_verdict();
+	void arm_verdict_timer(std::chrono::steady_clock::time_point when);
 
 	void map_record(Record &rec);
 	void switch_protocol(Record &rec);
@@ -118,11 +133,17 @@ private:
 	void remap_all();
 	void arm_shutdown_timer();
 	void on_gateway_restarted();
+	void recreate_all();
+	void reprobe_after_map_failure();
+	void protocol_gone(Record &rec);
 	void on_external_address_changed(const asio::ip::address &address);
 
 	void emit(Record &rec, State state, std::optional<Error> error = {});
 	Mapping public_view(const Record &rec) const;
 	std::chrono::milliseconds renew_delay(uint32_t lifetime);
+	std::chrono::milliseconds retry_delay(const Record &rec) const;
+	// map_record(rec) after delay (a renewal or a retry), unless it is gone.
+	void map_later(Record &rec, std::chrono::milliseconds delay);
 	void wire_events();
 	// Statistics: a failed map (logged once per event), a granted one
 	// (held: it renewed a mapping in place), clients about to be dropped.
@@ -150,6 +171,11 @@ private:
 	bool direct_ = false;
 	std::optional<asio::ip::address> external_;
 	std::chrono::milliseconds backoff_{0};
+	// The delay before the next re-probe caused by a failed map(); 0: at once.
+	std::chrono::milliseconds map_failure_backoff_{0};
+	std::optional<std::chrono::steady_clock::time_point> last_recreate_;
+	bool recreate_deferred_ = false;
+	asio::steady_timer restart_timer_;
 	// Renewals, re-creations and the counters of clients no longer in use.
 	std::map<MappingProtocol, ProtocolCounters> totals_;
 

@@ -27,12 +27,15 @@ ProbeDecision decide_probe(const std::vector<ProbeOutcome> &outcomes, bool grace
 
 Prober::Prober(asio::io_context &io, std::vector<ProtocolClient *> clients,
                std::chrono::milliseconds grace, std::chrono::milliseconds deadline,
-               std::function<void(Verdict)> done)
+               std::function<void(Verdict)> done, std::chrono::milliseconds live_limit)
     : clients_(std::move(clients)), outcomes_(clients_.size(), ProbeOutcome::Pending),
       results_(clients_.size()), grace_timer_(io), deadline_timer_(io), grace_(grace),
-      deadline_(deadline), done_(std::move(done)) {}
+      deadline_(deadline), live_limit_(live_limit), alive_at_(clients_.size()),
+      done_(std::move(done)) {}
 
-Prober::~Prober() { *alive_ = false; }
+Prober::~Prober() {
+	*alive_ = false;
+}
 
 void Prober::start() {
 	started_ = std::chrono::steady_clock::now();
@@ -42,15 +45,8 @@ void Prober::start() {
 	}
 	deadline_timer_.expires_after(deadline_);
 	deadline_timer_.async_wait([this, alive = alive_](std::error_code ec) {
-		if (ec || !*alive || decided_)
-			return;
-		for (auto &o : outcomes_)
-			if (o == ProbeOutcome::Pending)
-				o = ProbeOutcome::Failed;
-		if (!last_error_)
-			last_error_ = Error(Errc::timeout, "no answer within the discover timeout");
-		grace_expired_ = true;
-		evaluate();
+		if (!ec && *alive && !decided_)
+			on_deadline();
 	});
 	for (size_t i = 0; i < clients_.size(); ++i) {
 		clients_[i]->probe([this, i, alive = alive_](Result<ProbeResult> r) {
@@ -60,9 +56,64 @@ void Prober::start() {
 	}
 }
 
+// At the discover timeout, silent protocols count as failed; one that
+// showed life keeps its chance until live_limit after that.
+void Prober::on_deadline() {
+	grace_expired_ = true;
+	for (size_t i = 0; i < outcomes_.size(); ++i)
+		if (outcomes_[i] == ProbeOutcome::Pending && !alive_at_[i])
+			outcomes_[i] = ProbeOutcome::Failed;
+	if (!last_error_)
+		last_error_ = Error(Errc::timeout, "no answer within the discover timeout");
+	arm_live_deadline();
+	evaluate();
+}
+
+void Prober::arm_live_deadline() {
+	std::optional<std::chrono::steady_clock::time_point> latest;
+	for (size_t i = 0; i < outcomes_.size(); ++i)
+		if (outcomes_[i] == ProbeOutcome::Pending && alive_at_[i])
+			latest = latest ? std::max(*latest, *alive_at_[i]) : *alive_at_[i];
+	if (!latest)
+		return;
+	deadline_timer_.expires_at(*latest + live_limit_);
+	deadline_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+		if (ec || !*alive || decided_)
+			return;
+		for (auto &o : outcomes_)
+			if (o == ProbeOutcome::Pending)
+				o = ProbeOutcome::Failed;
+		last_error_ = Error(Errc::timeout, "the gateway answered, then did not finish in time");
+		evaluate();
+	});
+}
+
+void Prober::note_alive(size_t index) {
+	if (decided_ || index >= outcomes_.size() || outcomes_[index] != ProbeOutcome::Pending ||
+	    alive_at_[index])
+		return;
+	const auto now = std::chrono::steady_clock::now();
+	alive_at_[index] = now;
+	if (!first_alive_)
+		first_alive_ = now;
+}
+
+namespace {
+
+// An error that still means the gateway answered (a refusal, a malformed
+// reply), as opposed to silence or a network that says no one is there.
+bool is_answer(const Error &e) {
+	return e != Errc::timeout && e != Errc::unreachable && e != Errc::cancelled &&
+	       e != Errc::no_gateway && e != Errc::untrusted;
+}
+
+} // namespace
+
 void Prober::on_result(size_t index, Result<ProbeResult> result) {
 	if (decided_)
 		return;
+	if (!first_alive_ && (result || is_answer(result.error())))
+		first_alive_ = std::chrono::steady_clock::now();
 	if (result) {
 		outcomes_[index] = ProbeOutcome::Answered;
 		results_[index] = std::move(result).value();

@@ -24,9 +24,9 @@ namespace plum::engine {
 struct MapRequest {
 	IpProtocol protocol = IpProtocol::Tcp;
 	uint16_t internal_port = 0;
-	uint16_t external_port = 0;        // suggested; 0: any
-	uint32_t lifetime = 7200;          // seconds requested
-	std::array<uint8_t, 12> nonce{};   // PCP mapping nonce, kept for renew/delete
+	uint16_t external_port = 0;       // suggested; 0: any
+	uint32_t lifetime = 7200;         // seconds requested
+	std::array<uint8_t, 12> nonce{};  // PCP mapping nonce, kept for renew/delete
 	std::string description = "plum"; // UPnP NewPortMappingDescription
 	// unmap() only: whether the router may hold this mapping (it was granted,
 	// or a request went unanswered). When false, a client whose unmap()
@@ -56,7 +56,7 @@ struct ProbeResult {
 	asio::ip::address external_address;
 	std::optional<uint32_t> epoch; // PCP/NAT-PMP server epoch, seconds
 	std::chrono::microseconds rtt{0};
-	std::string detail; // e.g. UPnP device and service type, for `plumc probe`
+	std::string detail;             // e.g. UPnP device and service type, for `plumc probe`
 	std::optional<UpnpDevice> upnp; // UPnP only
 };
 
@@ -68,6 +68,10 @@ struct ProtocolEvents {
 	std::function<void()> gateway_restarted;
 	// The external address changed (NAT-PMP notice, a new address in a reply).
 	std::function<void(const asio::ip::address &)> external_address_changed;
+	// The gateway answered a probe still in progress (UPnP: its SSDP
+	// answer, before the description and SOAP calls): it is alive, so no
+	// early FAILURE while it finishes.
+	std::function<void()> gateway_answered;
 };
 
 class ProtocolClient {

@@ -5,12 +5,17 @@
 namespace plum::pcp {
 
 EpochTracker::Verdict EpochTracker::observe(uint32_t epoch, Clock::time_point now) noexcept {
-	if (!last_) {
-		last_ = Sample{epoch, now};
-		return Verdict::First;
-	}
-	const Sample prev = *last_;
+	const Verdict v = classify(epoch, now);
 	last_ = Sample{epoch, now};
+	if (v == Verdict::Restarted)
+		++restarts_;
+	return v;
+}
+
+EpochTracker::Verdict EpochTracker::classify(uint32_t epoch, Clock::time_point now) const noexcept {
+	if (!last_)
+		return Verdict::First;
+	const Sample prev = *last_;
 
 	// Our elapsed time in milliseconds keeps sub-second precision while the
 	// server's count is whole seconds; a receive time that went backwards
@@ -35,8 +40,6 @@ EpochTracker::Verdict EpochTracker::observe(uint32_t epoch, Clock::time_point no
 		else if (client_ms + 2000 < server_ms - server_ms / 16)
 			v = Verdict::Jumped;
 	}
-	if (v == Verdict::Restarted)
-		++restarts_;
 	return v;
 }
 

@@ -44,6 +44,9 @@ public:
 	// the new epoch becomes the reference, so the next responses from the
 	// restarted server read as consistent.
 	Verdict observe(uint32_t epoch, Clock::time_point now) noexcept;
+	// What observe() would say, without taking the sample: for a claim
+	// that must be confirmed before it counts (an unsolicited ANNOUNCE).
+	Verdict classify(uint32_t epoch, Clock::time_point now) const noexcept;
 
 	// Forgets the reference (a new gateway: its epoch starts a new story).
 	void reset() noexcept { last_.reset(); }

@@ -12,6 +12,8 @@ namespace plum::pcp {
 namespace {
 
 const std::string kExternalKey = "E";
+// Appended to a mapping's key for its delete (lifetime 0).
+const std::string kDeleteSuffix = "D";
 
 NatPmpOp map_op(IpProtocol p) {
 	return p == IpProtocol::Tcp ? NatPmpOp::MapTcp : NatPmpOp::MapUdp;
@@ -73,7 +75,17 @@ ReplyKey natpmp_reply_key(ByteSpan datagram) {
 		// internal port: it answers the oldest request of its op.
 		if (res->result != NatPmpResult::Success && res->internal_port == 0)
 			return {ReplyKey::Kind::One, op_prefix(res->op), true};
-		return {ReplyKey::Kind::One, natpmp_key(res->op, res->internal_port), false};
+		// Replies carry no nonce (RFC 6886): a map and a delete of one port
+		// differ only in the lifetime. A success with lifetime 0 answers
+		// the delete (§3.4), any other the map, so a delete's late reply
+		// never completes a new map of the same port. An error answers
+		// either, the oldest.
+		std::string key = natpmp_key(res->op, res->internal_port);
+		if (res->result != NatPmpResult::Success)
+			return {ReplyKey::Kind::One, std::move(key), true};
+		if (res->lifetime == 0)
+			key += kDeleteSuffix;
+		return {ReplyKey::Kind::One, std::move(key), false};
 	}
 	case WireKind::Unknown: break;
 	}
@@ -114,6 +126,10 @@ void NatPmpClient::observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point
 }
 
 void NatPmpClient::learn_external(const asio::ip::address_v4 &address) {
+	// §3.2: 0.0.0.0 is a gateway without an external address (yet): keep
+	// what we knew rather than tell the application "0.0.0.0".
+	if (address.is_unspecified())
+		return;
 	if (external_ && *external_ != address) {
 		logger_.info("NAT-PMP {}: external address changed from {} to {}", gateway_name(),
 		             external_->to_string(), address.to_string());
@@ -128,8 +144,24 @@ void NatPmpClient::observe_notice(const asio::ip::address_v4 &address, uint32_t 
                                   EpochTracker::Clock::time_point at) {
 	logger_.debug("NAT-PMP {}: address notice {} epoch {}", gateway_name(), address.to_string(),
 	              epoch);
-	observe_epoch(epoch, at);
-	learn_external(address);
+	const bool new_address = !external_ || *external_ != address;
+	const bool restart = epoch_.classify(epoch, at) == EpochTracker::Verdict::Restarted;
+	if (!new_address && !restart)
+		return;
+	if (!address_waiters_.empty() || !confirm_.try_start())
+		return; // a request in flight answers it, or one did a moment ago
+	++confirmations_;
+	std::weak_ptr<char> alive = alive_;
+	// Its reply goes through read_reply (the epoch: a restart, if real) and
+	// learn_external (the address: a change, if real).
+	fetch_external([this, alive](Result<AddressReply> r) {
+		if (alive.expired())
+			return;
+		confirm_.done();
+		if (!r)
+			logger_.debug("NAT-PMP {}: notice not confirmed: {}", gateway_name(),
+			              r.error().message());
+	});
 }
 
 Result<NatPmpResponse> NatPmpClient::read_reply(const Result<UdpExchange::Reply> &reply) {
@@ -200,7 +232,7 @@ void NatPmpClient::probe(std::function<void(Result<engine::ProbeResult>)> done) 
 }
 
 UdpExchange::Id NatPmpClient::send_map(const engine::MapRequest &request, uint32_t lifetime,
-                            std::function<void(Result<NatPmpResponse>)> then) {
+                                       std::function<void(Result<NatPmpResponse>)> then) {
 	NatPmpRequest req;
 	req.op = map_op(request.protocol);
 	req.internal_port = request.internal_port;
@@ -208,13 +240,15 @@ UdpExchange::Id NatPmpClient::send_map(const engine::MapRequest &request, uint32
 	req.external_port = lifetime == 0 ? 0 : request.external_port;
 	req.lifetime = lifetime;
 	std::weak_ptr<char> alive = alive_;
-	return exchange_.send(encode_natpmp_request(req), natpmp_key(req.op, req.internal_port),
-	               settings_.mapping_timeout,
-	               [this, alive, then = std::move(then)](Result<UdpExchange::Reply> reply) {
-		               if (alive.expired())
-			               return then(Error(Errc::cancelled));
-		               then(read_reply(reply));
-	               });
+	return exchange_.send(encode_natpmp_request(req),
+	                      natpmp_key(req.op, req.internal_port) +
+	                          (lifetime == 0 ? kDeleteSuffix : ""),
+	                      settings_.mapping_timeout,
+	                      [this, alive, then = std::move(then)](Result<UdpExchange::Reply> reply) {
+		                      if (alive.expired())
+			                      return then(Error(Errc::cancelled));
+		                      then(read_reply(reply));
+	                      });
 }
 
 void NatPmpClient::map(const engine::MapRequest &request,
@@ -229,33 +263,40 @@ void NatPmpClient::map(const engine::MapRequest &request,
 			maps_.close(key, ticket);
 			return done(Error(Errc::cancelled, "the mapping was deleted"));
 		}
-		ticket->id = send_map(
-		    request, request.lifetime,
-		    [this, alive, request, done, key, ticket](Result<NatPmpResponse> res) {
-			    if (alive.expired())
-				    return done(Error(Errc::cancelled));
-			    maps_.close(key, ticket);
-			    if (res && res->result != NatPmpResult::Success)
-				    res = Error(make_error_code(res->result), "mapping request");
-			    if (!res) {
-				    if (res.error() != Errc::cancelled)
-					    logger_.debug("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
-					                  protocol_name(request.protocol), request.internal_port,
-					                  res.error().message());
-				    return done(res.error());
-			    }
-			    engine::MapGrant grant;
-			    // NAT-PMP mapping replies carry no address: the cached one.
-			    grant.external_address = external_.value_or(asio::ip::address_v4::any());
-			    grant.external_port = res->external_port;
-			    grant.lifetime = res->lifetime;
-			    grant.internal_port = res->internal_port;
-			    logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
-			                  protocol_name(request.protocol), request.internal_port,
-			                  grant.external_address.to_string(), grant.external_port,
-			                  grant.lifetime);
-			    done(std::move(grant));
-		    });
+		ticket->id =
+		    send_map(request, request.lifetime,
+		             [this, alive, request, done, key, ticket](Result<NatPmpResponse> res) {
+			             if (alive.expired())
+				             return done(Error(Errc::cancelled));
+			             maps_.close(key, ticket);
+			             if (res && res->result != NatPmpResult::Success)
+				             res = Error(make_error_code(res->result), "mapping request");
+			             // §3.3: lifetime 0 means deleted; a "success" without a
+			             // lifetime or a port maps nothing.
+			             if (res && (res->lifetime == 0 || res->external_port == 0))
+				             res = Error(Errc::failed,
+				                         "mapping granted with lifetime " +
+				                             std::to_string(res->lifetime) + ", external port " +
+				                             std::to_string(res->external_port) + ": not mapped");
+			             if (!res) {
+				             if (res.error() != Errc::cancelled)
+					             logger_.debug("NAT-PMP {}: map {} {} failed: {}", gateway_name(),
+					                           protocol_name(request.protocol),
+					                           request.internal_port, res.error().message());
+				             return done(res.error());
+			             }
+			             engine::MapGrant grant;
+			             // NAT-PMP mapping replies carry no address: the cached one.
+			             grant.external_address = external_.value_or(asio::ip::address_v4::any());
+			             grant.external_port = res->external_port;
+			             grant.lifetime = res->lifetime;
+			             grant.internal_port = res->internal_port;
+			             logger_.debug("NAT-PMP {}: map {} {} -> {}:{} for {} s", gateway_name(),
+			                           protocol_name(request.protocol), request.internal_port,
+			                           grant.external_address.to_string(), grant.external_port,
+			                           grant.lifetime);
+			             done(std::move(grant));
+		             });
 	};
 	if (external_) {
 		send();
@@ -280,21 +321,16 @@ void NatPmpClient::unmap(const engine::MapRequest &request,
 		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
 		return;
 	}
-	send_delete(request, 2, std::move(done));
+	send_delete(request, std::move(done));
 }
 
-void NatPmpClient::send_delete(const engine::MapRequest &request, int tries,
+void NatPmpClient::send_delete(const engine::MapRequest &request,
                                std::function<void(Result<void>)> done) {
 	std::weak_ptr<char> alive = alive_;
 	send_map(request, 0,
-	         [this, alive, request, tries, done = std::move(done)](Result<NatPmpResponse> res) mutable {
+	         [this, alive, request, done = std::move(done)](Result<NatPmpResponse> res) mutable {
 		         if (alive.expired())
 			         return done(Error(Errc::cancelled));
-		         // A success with a lifetime answers the MAP that went out just
-		         // before this delete (same key): the delete's own answer is
-		         // still to come, or the delete was lost. Ask again.
-		         if (res && res->result == NatPmpResult::Success && res->lifetime != 0 && tries > 1)
-			         return send_delete(request, tries - 1, std::move(done));
 		         Result<void> out;
 		         if (!res)
 			         out = res.error();

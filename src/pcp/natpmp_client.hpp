@@ -17,11 +17,12 @@
 // external address fires external_address_changed.
 #pragma once
 
+#include "engine/confirm_gate.hpp"
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
 #include "pcp/epoch.hpp"
-#include "pcp/natpmp_codec.hpp"
 #include "pcp/map_tracker.hpp"
+#include "pcp/natpmp_codec.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -61,9 +62,15 @@ public:
 	engine::ProtocolCounters counters() const override;
 
 	// An external address notice the gateway multicast (§3.2.1), from the
-	// AnnounceListener: a new address and/or a restart.
+	// AnnounceListener. NAT-PMP has no nonce and anyone on the LAN can send
+	// one from the gateway's address: it is a hint. When it tells of a new
+	// address or a restart, our own external address request (ConfirmGate:
+	// at most one a second) fetches what the gateway says, and only that
+	// reaches the application. 0.0.0.0 never does.
 	void observe_notice(const asio::ip::address_v4 &address, uint32_t epoch,
 	                    EpochTracker::Clock::time_point at = EpochTracker::Clock::now());
+	// Confirming requests sent after a notice.
+	unsigned long confirmations() const noexcept { return confirmations_; }
 
 	std::optional<asio::ip::address_v4> external_address() const { return external_; }
 	const UdpExchange &exchange() const noexcept { return exchange_; }
@@ -83,11 +90,11 @@ private:
 	void learn_external(const asio::ip::address_v4 &address);
 	std::string gateway_name() const;
 	Result<NatPmpResponse> read_reply(const Result<UdpExchange::Reply> &reply);
-	// Deletes; a stale MAP success answering it is retried up to `tries`.
-	void send_delete(const engine::MapRequest &request, int tries,
-	                 std::function<void(Result<void>)> done);
+	// Deletes (lifetime 0). Only a reply with lifetime 0 answers it (the
+	// reply key): a MAP's late success never completes a delete.
+	void send_delete(const engine::MapRequest &request, std::function<void(Result<void>)> done);
 	UdpExchange::Id send_map(const engine::MapRequest &request, uint32_t lifetime,
-	              std::function<void(Result<NatPmpResponse>)> then);
+	                         std::function<void(Result<NatPmpResponse>)> then);
 
 	asio::io_context &io_;
 	NatPmpSettings settings_;
@@ -96,6 +103,8 @@ private:
 	EpochTracker epoch_{EpochTracker::Rule::NatPmp};
 	engine::ProtocolEvents events_;
 	MapTracker maps_;
+	engine::ConfirmGate confirm_;
+	unsigned long confirmations_ = 0;
 	std::optional<asio::ip::address_v4> external_;
 	std::vector<AddressWaiter> address_waiters_;
 	engine::ProtocolCounters counters_; // results only; the rest is the exchange's

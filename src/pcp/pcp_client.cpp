@@ -16,6 +16,8 @@ constexpr uint8_t kIpProtoUdp = 17;
 const std::string kAnnounceKey = "A";
 // The prefix of every MAP key.
 const std::string kMapKeyPrefix = "M";
+// Appended to a MAP key for its delete (lifetime 0).
+const std::string kDeleteSuffix = "D";
 
 uint8_t ip_protocol(IpProtocol p) {
 	return p == IpProtocol::Tcp ? kIpProtoTcp : kIpProtoUdp;
@@ -76,11 +78,22 @@ ReplyKey pcp_reply_key(ByteSpan datagram) {
 		if (res->opcode == Opcode::Announce)
 			return {ReplyKey::Kind::One, kAnnounceKey, false};
 		if (res->opcode == Opcode::Map) {
-			if (res->map)
-				return {ReplyKey::Kind::One, pcp_map_key(*res->map), false};
-			// §7.2: an error reply may leave the MAP data out; it can
-			// only answer the oldest MAP we have in flight.
-			return {ReplyKey::Kind::One, kMapKeyPrefix, true};
+			if (res->map) {
+				// A delete (lifetime 0) and a MAP of the same mapping share
+				// the nonce: the lifetime tells which one a success answers,
+				// so a delete's late reply never completes a new MAP. An
+				// error answers either, the oldest.
+				std::string key = pcp_map_key(*res->map);
+				if (res->result != PcpResult::Success)
+					return {ReplyKey::Kind::One, std::move(key), true};
+				if (res->lifetime == 0)
+					key += kDeleteSuffix;
+				return {ReplyKey::Kind::One, std::move(key), false};
+			}
+			// §7.2: an error reply may leave the MAP data out, nonce
+			// included: it can only answer a MAP when exactly one is in
+			// flight, never the oldest of many whatever its nonce.
+			return {ReplyKey::Kind::One, kMapKeyPrefix, true, true};
 		}
 		return {}; // PEER: we never ask
 	}
@@ -149,12 +162,47 @@ void PcpClient::observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point at
 	}
 }
 
+// RFC 6887 §14.1.3 has a client that hears an unsolicited ANNOUNCE wait a
+// random 0-5 s, then renew its mappings; the delay spreads the load of
+// every client of a large NAT answering one multicast at once. We instead
+// ask the server itself at once (one ANNOUNCE request, one round trip on
+// the LAN): its reply's epoch is authoritative, a real restart is then
+// recovered in well under a second, and a forged ANNOUNCE costs one small
+// request (at most one a second) and no re-mapping. A home gateway has a
+// handful of clients, so the spreading matters less than the recovery.
 void PcpClient::observe_announce(uint32_t epoch, EpochTracker::Clock::time_point at) {
 	logger_.debug("PCP {}: ANNOUNCE, epoch {}", gateway_name(), epoch);
-	observe_epoch(epoch, at);
+	if (epoch_.classify(epoch, at) != EpochTracker::Verdict::Restarted)
+		return; // nothing to confirm (and no reference to take from it)
+	confirm_restart();
+}
+
+void PcpClient::confirm_restart() {
+	if (!confirm_.try_start())
+		return;
+	++confirmations_;
+	Request req;
+	req.opcode = Opcode::Announce;
+	req.lifetime = 0;
+	req.client_address = client_address();
+	std::weak_ptr<char> alive = alive_;
+	exchange_.send(encode_request(req), kAnnounceKey, settings_.mapping_timeout,
+	               [this, alive](Result<UdpExchange::Reply> reply) {
+		               if (alive.expired())
+			               return;
+		               confirm_.done();
+		               // read_reply feeds the epoch to the tracker: a restart,
+		               // if real, is reported from there.
+		               auto res = read_reply(reply, "ANNOUNCE (confirming a restart)");
+		               if (!res)
+			               logger_.debug("PCP {}: restart not confirmed: {}", gateway_name(),
+			                             res.error().message());
+	               });
 }
 
 void PcpClient::learn_external(const asio::ip::address &address) {
+	if (address.is_unspecified())
+		return; // no address is not an address to tell anyone
 	if (external_ && *external_ != address) {
 		logger_.info("PCP {}: external address changed from {} to {}", gateway_name(),
 		             external_->to_string(), address.to_string());
@@ -250,7 +298,8 @@ void PcpClient::map(const engine::MapRequest &request,
 	std::weak_ptr<char> alive = alive_;
 	ticket->id = exchange_.send(
 	    encode_request(req), key, settings_.mapping_timeout,
-	    [this, alive, request, key, ticket, done = std::move(done)](Result<UdpExchange::Reply> reply) {
+	    [this, alive, request, key, ticket,
+	     done = std::move(done)](Result<UdpExchange::Reply> reply) {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
 		    maps_.close(key, ticket);
@@ -261,6 +310,13 @@ void PcpClient::map(const engine::MapRequest &request,
 			    res = Error(make_error_code(res->result), "MAP");
 		    if (res && !res->map)
 			    res = Error(Errc::malformed, "MAP success without MAP data");
+		    // §15: lifetime 0 means deleted. A "success" that grants no
+		    // lifetime or no port maps nothing and must not read as live.
+		    if (res && (res->lifetime == 0 || res->map->external_port == 0))
+			    res = Error(Errc::failed, "MAP success with lifetime " +
+			                                  std::to_string(res->lifetime) + ", external port " +
+			                                  std::to_string(res->map->external_port) +
+			                                  ": not mapped");
 		    if (!res) {
 			    logger_.debug("PCP {}: MAP {} {} failed: {}", gateway_name(),
 			                  protocol_name(request.protocol), request.internal_port,
@@ -288,24 +344,20 @@ void PcpClient::unmap(const engine::MapRequest &request, std::function<void(Resu
 		asio::post(io_, [done = std::move(done)] { done(Result<void>()); });
 		return;
 	}
-	send_delete(request, 2, std::move(done));
+	send_delete(request, std::move(done));
 }
 
-void PcpClient::send_delete(const engine::MapRequest &request, int tries,
+void PcpClient::send_delete(const engine::MapRequest &request,
                             std::function<void(Result<void>)> done) {
 	// §15: lifetime 0 deletes; the same nonce proves it is ours.
 	const Request req = map_request(request, 0);
 	std::weak_ptr<char> alive = alive_;
 	exchange_.send(
-	    encode_request(req), pcp_map_key(*req.map), settings_.mapping_timeout,
-	    [this, alive, request, tries, done = std::move(done)](Result<UdpExchange::Reply> reply) mutable {
+	    encode_request(req), pcp_map_key(*req.map) + kDeleteSuffix, settings_.mapping_timeout,
+	    [this, alive, request, done = std::move(done)](Result<UdpExchange::Reply> reply) mutable {
 		    if (alive.expired())
 			    return done(Error(Errc::cancelled));
 		    auto res = read_reply(reply, "MAP delete");
-		    // A success with a lifetime answers the MAP that went out just
-		    // before this delete (same key): ask again.
-		    if (res && res->result == PcpResult::Success && res->lifetime != 0 && tries > 1)
-			    return send_delete(request, tries - 1, std::move(done));
 		    Result<void> out;
 		    if (!res)
 			    out = res.error();

@@ -24,12 +24,13 @@
 // does so, and keys the pinhole on address, protocol and internal port.
 #pragma once
 
+#include "engine/confirm_gate.hpp"
 #include "engine/protocol.hpp"
 #include "log/logger.hpp"
 #include "pcp/epoch.hpp"
+#include "pcp/map_tracker.hpp"
 #include "pcp/natpmp_codec.hpp"
 #include "pcp/pcp_codec.hpp"
-#include "pcp/map_tracker.hpp"
 #include "pcp/udp_exchange.hpp"
 
 #include <asio/io_context.hpp>
@@ -74,9 +75,13 @@ public:
 	engine::ProtocolCounters counters() const override;
 
 	// An ANNOUNCE the gateway sent unsolicited (the AnnounceListener, or one
-	// unicast to our own socket): its epoch goes to the restart tracking.
+	// unicast to our own socket). Anyone on the LAN can forge one, so it is
+	// a hint: when its epoch tells of a restart, our own ANNOUNCE request
+	// (ConfirmGate: at most one a second) fetches the epoch that decides.
 	void observe_announce(uint32_t epoch,
 	                      EpochTracker::Clock::time_point at = EpochTracker::Clock::now());
+	// Confirming requests sent after a hint.
+	unsigned long confirmations() const noexcept { return confirmations_; }
 
 	// The external address from the last successful MAP, if any.
 	std::optional<asio::ip::address> external_address() const { return external_; }
@@ -85,14 +90,15 @@ public:
 
 private:
 	void observe_epoch(uint32_t epoch, EpochTracker::Clock::time_point at);
+	void confirm_restart();
 	void learn_external(const asio::ip::address &address);
 	asio::ip::address_v6 client_address();
 	// The MAP request for a mapping (lifetime 0: its deletion).
 	Request map_request(const engine::MapRequest &request, uint32_t lifetime);
 	std::string gateway_name() const;
-	// Deletes; a stale MAP success answering it is retried up to `tries`.
-	void send_delete(const engine::MapRequest &request, int tries,
-	                 std::function<void(Result<void>)> done);
+	// Deletes (lifetime 0). Only a reply with lifetime 0 answers it (the
+	// reply key): a MAP's late success never completes a delete.
+	void send_delete(const engine::MapRequest &request, std::function<void(Result<void>)> done);
 	// Turns an exchange result into a decoded version-2 response, or the
 	// error it means (timeout, unreachable, unsupported, a PCP result code).
 	Result<Response> read_reply(const Result<UdpExchange::Reply> &reply, const char *what);
@@ -104,6 +110,8 @@ private:
 	EpochTracker epoch_{EpochTracker::Rule::Pcp};
 	engine::ProtocolEvents events_;
 	MapTracker maps_;
+	engine::ConfirmGate confirm_;
+	unsigned long confirmations_ = 0;
 	std::optional<asio::ip::address> external_;
 	engine::ProtocolCounters counters_; // results only; the rest is the exchange's
 	// Continuations posted by the exchange check this before touching us.

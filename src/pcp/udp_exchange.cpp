@@ -266,9 +266,12 @@ void UdpExchange::on_receive(const std::error_code &ec, size_t n) {
 			    key.prefix ? p->key.compare(0, key.key.size(), key.key) == 0 : p->key == key.key;
 			if (same) {
 				matched.push_back(id);
-				break;
+				if (!key.unique || matched.size() > 1)
+					break;
 			}
 		}
+		if (key.unique && matched.size() != 1)
+			matched.clear();
 	} else if (key.kind == ReplyKey::Kind::All) {
 		for (auto &[id, p] : pending_)
 			if (p->in_flight)

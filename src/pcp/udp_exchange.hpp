@@ -75,6 +75,9 @@ struct ReplyKey {
 	// Match requests whose key starts with `key` (an error reply that
 	// omits the fields a full key would use: the oldest of that kind).
 	bool prefix = false;
+	// With prefix: match only when exactly one in-flight request has it. A
+	// reply that cannot name its request must not complete a stranger's.
+	bool unique = false;
 };
 
 struct ExchangeStats {

@@ -56,6 +56,9 @@ struct Walker {
 	void device(const pugi::xml_node &dev, int depth) {
 		if (depth > kMaxDeviceDepth)
 			return;
+		if (std::string udn = xml::text(xml::child(dev, "UDN"));
+		    !udn.empty() && out.udns.size() < kMaxUdns)
+			out.udns.push_back(std::move(udn));
 		if (!igd_found) {
 			if (auto v = versioned(xml::text(xml::child(dev, "deviceType")), kIgdPrefix)) {
 				out.igd_version = *v;
@@ -101,6 +104,11 @@ struct Walker {
 		if (url->host != location.host || url->port != location.port) {
 			out.dropped.push_back(what + ": controlURL " + url->to_string() +
 			                      " is not on the device at " + location.host_header());
+			return;
+		}
+		if (out.services.size() >= kMaxServices) {
+			out.dropped.push_back(what + ": over " + std::to_string(kMaxServices) +
+			                      " usable services");
 			return;
 		}
 		s.control_url = std::move(*url);

@@ -47,12 +47,20 @@ struct Description {
 	// For the log: why each WAN*Connection service missing from services was
 	// dropped (no, bad or foreign controlURL), and an unreadable URLBase.
 	std::vector<std::string> dropped;
+	// Every device's UDN in the tree ("uuid:..."), at most kMaxDeviceDepth *
+	// 4 of them: whose advertisements are this IGD's.
+	std::vector<std::string> udns;
 };
 
 // How deep the deviceList nesting may go (the IGD tree uses 3 levels).
 inline constexpr int kMaxDeviceDepth = 8;
 // How many serviceTypes Description::service_types keeps (an IGD has ~6).
 inline constexpr size_t kMaxServiceTypes = 32;
+// How many usable WAN*Connection services are kept: the probe may ask each
+// for its status, one SOAP call apiece, so a description listing hundreds
+// must not make a probe of hundreds of calls. Real IGDs have one to three.
+inline constexpr size_t kMaxServices = 8;
+inline constexpr size_t kMaxUdns = kMaxDeviceDepth * 4;
 
 // location: the URL the description was fetched from. controlURLs are
 // resolved against <URLBase> when present, else against location (RFC 3986

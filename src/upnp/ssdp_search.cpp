@@ -197,7 +197,7 @@ struct SsdpSearch::Impl : std::enable_shared_from_this<SsdpSearch::Impl> {
 		}
 		log.debug("SSDP: {} ({}) at {}", msg->st, msg->server, location->to_string());
 		complete(SsdpHit{from, std::move(*location), std::move(msg->st), std::move(msg->server),
-		                 msg->boot_id});
+		                 msg->boot_id, std::move(msg->usn)});
 	}
 
 	// The single exit: stops all I/O and posts the result once.

@@ -54,6 +54,7 @@ struct SsdpHit {
 	std::string st;
 	std::string server;
 	std::optional<uint32_t> boot_id; // BOOTID.UPNP.ORG, when the device sends it
+	std::string usn;                 // "uuid:<device>::<type>"
 };
 
 class SsdpSearch {

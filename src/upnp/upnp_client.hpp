@@ -24,6 +24,7 @@
 // connections only queues them there.
 #pragma once
 
+#include "engine/confirm_gate.hpp"
 #include "engine/protocol.hpp"
 #include "http/http_client.hpp"
 #include "log/logger.hpp"
@@ -44,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,8 +58,9 @@ struct UpnpSettings {
 	asio::ip::address_v4 local_address;
 	// Production: 239.255.255.250:1900 and gateway:1900; tests: 127.0.0.1:<port>.
 	std::vector<asio::ip::udp::endpoint> ssdp_targets;
-	// The whole probe (SSDP, description, SOAP); each SOAP request of a map
-	// or unmap (it supersedes http_limits.total_timeout there).
+	// Finding the gateway (SSDP), and the probe's later requests as a whole
+	// unless one needs longer; each SOAP request gets at least the mapping
+	// timeout, and never under 5 s (it supersedes http_limits.total_timeout).
 	std::chrono::milliseconds discover_timeout{10000};
 	std::chrono::milliseconds mapping_timeout{10000};
 	// SOAP requests in flight (one request per TCP connection).
@@ -92,11 +95,19 @@ public:
 	// SSDP searches and HTTP requests sent, timeouts, each answer's outcome.
 	engine::ProtocolCounters counters() const override { return counters_; }
 
-	// An SSDP NOTIFY from the gateway (notify_listener.hpp). The first
-	// ssdp:alive after a ssdp:byebye, or with a BOOTID.UPNP.ORG other than
-	// the last one seen (in a search answer or an advertisement), means the
-	// device rebooted and forgot its mappings: events().gateway_restarted.
+	// An SSDP NOTIFY from the gateway (notify_listener.hpp). Only the IGD's
+	// own count (its USN names one of the UDNs of the probed description,
+	// or the device that answered the search): another UPnP device on the
+	// router is not the IGD. The first ssdp:alive after a ssdp:byebye, or
+	// with a BOOTID.UPNP.ORG other than the last one seen, tells of a reboot;
+	// being multicast, anyone may forge it, so when we hold mappings it is
+	// confirmed over TCP first (GetSpecificPortMappingEntry of one of them:
+	// gone, or the device unreachable, confirms) before
+	// events().gateway_restarted. Its LOCATION is where the next probe
+	// looks first; should that fail, the probe searches.
 	void observe_advertisement(const SsdpMessage &message);
+	// Confirming requests sent after an advertisement.
+	unsigned long confirmations() const noexcept { return confirmations_; }
 
 	// For `plumc probe` and tests: the chosen device and service, once probed.
 	const std::optional<Description> &description() const noexcept { return description_; }
@@ -133,12 +144,20 @@ private:
 	void on_soap_reply(const std::shared_ptr<SoapJob> &job, Result<http::Response> reply);
 
 	// Probe steps.
+	void probe_search(const std::shared_ptr<ProbeOp> &op);
+	// A probe of the advertised LOCATION failed: search instead. False when
+	// the probe was searching already.
+	bool probe_fall_back(const std::shared_ptr<ProbeOp> &op, const Error &why);
 	void probe_ssdp_done(const std::shared_ptr<ProbeOp> &op, Result<SsdpHit> hit);
 	void probe_description_done(const std::shared_ptr<ProbeOp> &op, const http::Url &location,
 	                            Result<http::Response> reply);
 	void probe_next_status(const std::shared_ptr<ProbeOp> &op);
 	void probe_external_ip(const std::shared_ptr<ProbeOp> &op);
-	std::chrono::milliseconds probe_remaining(const ProbeOp &op) const;
+	// What a request to the gateway may take (mapping_timeout, at least 5 s).
+	std::chrono::milliseconds call_timeout() const;
+	std::chrono::milliseconds probe_call_time(const std::shared_ptr<ProbeOp> &op);
+	void arm_probe_deadline(const std::shared_ptr<ProbeOp> &op,
+	                        std::chrono::steady_clock::time_point when);
 
 	// Map steps.
 	void map_add(const std::shared_ptr<MapOp> &op);
@@ -148,6 +167,9 @@ private:
 	uint16_t random_port(const MapOp &op);
 
 	void learn_external(const asio::ip::address_v4 &address);
+	bool is_igd_usn(const std::string &usn) const;
+	void confirm_reboot(std::optional<SsdpHit> advertised);
+	void reboot_confirmed(std::optional<SsdpHit> advertised);
 	// A request that got no answer: a timeout or what the network said.
 	void count_failure(const Error &e);
 	std::string gateway_name() const;
@@ -168,6 +190,13 @@ private:
 	// probe fetches it directly instead of searching (and waiting out the
 	// device's random answer delay) again.
 	std::optional<SsdpHit> advertised_;
+	// The IGD's device UUIDs ("uuid:..."), from its search answer and UDNs.
+	std::vector<std::string> device_uuids_;
+	// What we hold on the router (protocol name, external port): one of
+	// them confirms or refutes a reboot.
+	std::set<std::pair<std::string, uint16_t>> held_;
+	engine::ConfirmGate confirm_;
+	unsigned long confirmations_ = 0;
 
 	uint64_t next_op_id_ = 1;
 	std::map<uint64_t, std::shared_ptr<Op>> ops_;

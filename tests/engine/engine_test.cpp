@@ -15,7 +15,8 @@ namespace {
 struct Harness {
 	asio::io_context io;
 	Settings settings;
-	Environment env{asio::ip::make_address_v4("192.168.1.1"), asio::ip::make_address_v4("192.168.1.2")};
+	Environment env{asio::ip::make_address_v4("192.168.1.1"),
+	                asio::ip::make_address_v4("192.168.1.2")};
 	FakeClient::Script pcp, natpmp, upnp;
 	FakeClient *fake_pcp = nullptr, *fake_natpmp = nullptr, *fake_upnp = nullptr;
 	int factory_calls = 0;
@@ -64,7 +65,8 @@ struct Harness {
 		return n;
 	}
 	bool reached(int id, State s, std::chrono::milliseconds timeout = 3s) {
-		return run_until(io, [&] { return count(id, s) > 0; }, timeout);
+		return run_until(
+		    io, [&] { return count(id, s) > 0; }, timeout);
 	}
 };
 
@@ -103,7 +105,8 @@ TEST_CASE("a mapping succeeds with the most preferred protocol and is deleted on
 	CHECK(h.count(0, State::Destroyed) == 1);
 	// A second remove of the same id is a no-op.
 	h.engine->remove(0);
-	run_until(h.io, [] { return false; }, 20ms);
+	run_until(
+	    h.io, [] { return false; }, 20ms);
 	CHECK(h.count(0, State::Destroyed) == 1);
 }
 
@@ -135,18 +138,55 @@ TEST_CASE("nothing answers: FAILURE at the first verdict, SUCCESS once a router 
 	CHECK(h.last(1)->mapping.mapping_protocol == MappingProtocol::Pcp);
 }
 
+TEST_CASE("a gateway that showed life: no early FAILURE while its slow probe finishes") {
+	Harness h;
+	h.pcp = silent();
+	h.natpmp = refusing(Errc::unreachable);
+	// SSDP answered at once; the rest of the probe takes past both the
+	// first verdict (100 ms) and the discover timeout (300 ms).
+	h.upnp.alive_after = 10ms;
+	h.upnp.probe_delay = 500ms;
+	h.settings.mapping_timeout = 2000ms;
+	h.start();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Success, 3s));
+	CHECK(h.count(1, State::Failure) == 0);
+	CHECK(h.changes.front().state == State::Success);
+	CHECK(h.last(1)->mapping.mapping_protocol == MappingProtocol::Upnp);
+}
+
+TEST_CASE("a gateway that showed life and then went quiet: FAILURE at the mapping timeout") {
+	Harness h;
+	h.pcp = silent();
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = silent();
+	h.upnp.alive_after = 10ms;
+	h.settings.mapping_timeout = 400ms;
+	h.settings.live_probe_limit = 5000ms;
+	h.start();
+	const auto start = std::chrono::steady_clock::now();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Failure, 3s));
+	const auto took = std::chrono::steady_clock::now() - start;
+	CHECK(took >= 390ms);
+	CHECK(took < 1500ms);
+}
+
 TEST_CASE("one refused mapping does not fail the others or abandon the protocol") {
 	Harness h;
 	h.pcp.refuse[7000] = Error(std::make_error_code(std::errc::address_in_use), "conflict");
 	h.start();
 	for (int i = 0; i < 50; ++i)
 		h.engine->add(i, IpProtocol::Tcp, uint16_t(6975 + i), 0);
-	REQUIRE(run_until(h.io, [&] {
-		int done = 0;
-		for (int i = 0; i < 50; ++i)
-			done += h.count(i, State::Success) + h.count(i, State::Failure) > 0;
-		return done == 50;
-	}, 5s));
+	REQUIRE(run_until(
+	    h.io,
+	    [&] {
+		    int done = 0;
+		    for (int i = 0; i < 50; ++i)
+			    done += h.count(i, State::Success) + h.count(i, State::Failure) > 0;
+		    return done == 50;
+	    },
+	    5s));
 	CHECK(h.count(25, State::Failure) == 1); // port 7000
 	for (int i = 0; i < 50; ++i)
 		if (i != 25)
@@ -165,7 +205,8 @@ TEST_CASE("a gateway restart re-creates every mapping at once") {
 	h.fake_pcp->held.clear(); // the router forgot them
 	const int maps_before = h.fake_pcp->maps;
 	h.fake_pcp->events.gateway_restarted();
-	REQUIRE(run_until(h.io, [&] { return h.fake_pcp->held.size() == 2; }, 2s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp->held.size() == 2; }, 2s));
 	CHECK(h.fake_pcp->maps == maps_before + 2);
 }
 
@@ -176,7 +217,8 @@ TEST_CASE("an external address change is reported as SUCCESS with the new addres
 	REQUIRE(h.reached(0, State::Success));
 	h.fake_pcp->script().external = "198.51.100.20";
 	h.fake_pcp->events.external_address_changed(asio::ip::make_address("198.51.100.20"));
-	REQUIRE(run_until(h.io, [&] { return h.count(0, State::Success) >= 2; }, 2s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.count(0, State::Success) >= 2; }, 2s));
 	CHECK(h.last(0)->mapping.external_host == "198.51.100.20");
 }
 
@@ -199,7 +241,8 @@ TEST_CASE("mappings are renewed at about half their lifetime") {
 	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
 	REQUIRE(h.reached(0, State::Success));
 	const int maps = h.fake_pcp->maps;
-	REQUIRE(run_until(h.io, [&] { return h.fake_pcp->maps > maps; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp->maps > maps; }, 3s));
 	// The renewal asks for the port it holds, and nothing changed: no new callback.
 	CHECK(h.fake_pcp->held.at(8080) == 18080);
 	CHECK(h.count(0, State::Success) == 1);
@@ -210,7 +253,8 @@ TEST_CASE("remove during PENDING deletes what the router granted, then DESTROYED
 	h.pcp.map_delay = 50ms;
 	h.start();
 	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
-	REQUIRE(run_until(h.io, [&] { return h.fake_pcp && h.fake_pcp->maps == 1; }, 2s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp && h.fake_pcp->maps == 1; }, 2s));
 	h.engine->remove(0);
 	REQUIRE(h.reached(0, State::Destroyed));
 	CHECK(h.fake_pcp->held.empty());
@@ -222,10 +266,12 @@ TEST_CASE("shutdown deletes every mapping on the router before it completes") {
 	h.start();
 	for (int i = 0; i < 20; ++i)
 		h.engine->add(i, IpProtocol::Udp, uint16_t(4000 + i), 0);
-	REQUIRE(run_until(h.io, [&] { return h.fake_pcp && h.fake_pcp->held.size() == 20; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp && h.fake_pcp->held.size() == 20; }, 3s));
 	bool done = false;
 	h.engine->shutdown([&] { done = true; });
-	REQUIRE(run_until(h.io, [&] { return done; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return done; }, 3s));
 	CHECK(h.fake_pcp->held.empty());
 	for (int i = 0; i < 20; ++i)
 		CHECK(h.count(i, State::Destroyed) == 1);
@@ -241,7 +287,8 @@ TEST_CASE("shutdown is bounded when the router stops answering") {
 	bool done = false;
 	const auto start = std::chrono::steady_clock::now();
 	h.engine->shutdown([&] { done = true; });
-	REQUIRE(run_until(h.io, [&] { return done; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return done; }, 3s));
 	CHECK(std::chrono::steady_clock::now() - start < 2s);
 	CHECK(h.count(0, State::Destroyed) == 1);
 }
@@ -255,7 +302,8 @@ TEST_CASE("UPnP mappings are re-added at each recheck (a rebooted IGD tells no o
 	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
 	REQUIRE(h.reached(0, State::Success));
 	h.fake_upnp->held.clear(); // the router rebooted and forgot it
-	REQUIRE(run_until(h.io, [&] { return h.fake_upnp->held.count(8080) == 1; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_upnp->held.count(8080) == 1; }, 3s));
 	CHECK(h.count(0, State::Success) == 1); // same address and port: no new callback
 	CHECK(h.count(0, State::Failure) == 0);
 }
@@ -273,7 +321,8 @@ TEST_CASE("a UPnP gateway's reboot (its advertisements) re-adds every mapping at
 	const int probes_before = h.fake_upnp->probes;
 	const int maps_before = h.fake_upnp->maps;
 	h.fake_upnp->events.gateway_restarted();
-	REQUIRE(run_until(h.io, [&] { return h.fake_upnp->held.size() == 2; }, 2s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_upnp->held.size() == 2; }, 2s));
 	CHECK(h.fake_upnp->probes == probes_before); // no round trip before re-adding
 	CHECK(h.fake_upnp->maps == maps_before + 2);
 	CHECK(h.count(0, State::Failure) == 0);
@@ -291,13 +340,91 @@ TEST_CASE("switching protocols deletes the old protocol's mapping before making 
 	const uint16_t external = h.fake_upnp->held[8080];
 	// PCP comes up on the router; the next recheck prefers it.
 	h.fake_pcp->script().answers = true;
-	REQUIRE(run_until(h.io, [&] { return h.fake_pcp->held.count(8080) == 1; }, 3s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp->held.count(8080) == 1; }, 3s));
 	CHECK(h.fake_upnp->held.empty());
 	CHECK(h.fake_upnp->unmaps == 1);
 	CHECK(h.fake_pcp->held[8080] == external); // the same external port asked for
-	REQUIRE(run_until(h.io, [&] { return h.last(0)->mapping.mapping_protocol == MappingProtocol::Pcp; }, 1s));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.last(0)->mapping.mapping_protocol == MappingProtocol::Pcp; }, 1s));
 	CHECK(h.last(0)->state == State::Success);
 	h.engine->remove(0);
 	REQUIRE(h.reached(0, State::Destroyed));
 	CHECK(h.fake_pcp->held.empty());
+}
+
+TEST_CASE("a probe that finds the protocol whose map() then fails: re-probed with backoff, not in "
+          "a loop") {
+	Harness h;
+	// A PCP server that answers ANNOUNCE but not MAP.
+	h.pcp.refuse[9000] = Error(Errc::timeout, "MAP unanswered");
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = refusing(Errc::unreachable);
+	h.start();
+	h.engine->add(1, IpProtocol::Tcp, 9000, 0);
+	REQUIRE(h.reached(1, State::Failure));
+	run_until(
+	    h.io, [] { return false; }, 1000ms);
+	// 100 ms, doubling: a handful in a second, where it was hundreds.
+	CHECK(h.fake_pcp->probes <= 6);
+	CHECK(h.fake_pcp->probes >= 2);
+	CHECK(h.count(1, State::Failure) == 1);
+	// Once the map works again, it is granted.
+	h.fake_pcp->script().refuse.clear();
+	REQUIRE(h.reached(1, State::Success, 5s));
+}
+
+TEST_CASE("a flood of restart signals costs one re-creation round per holdoff") {
+	Harness h;
+	h.settings.restart_holdoff = 500ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	h.engine->add(1, IpProtocol::Udp, 8081, 0);
+	REQUIRE(h.reached(0, State::Success));
+	REQUIRE(h.reached(1, State::Success));
+	const int maps_before = h.fake_pcp->maps;
+	for (int i = 0; i < 100; ++i)
+		h.fake_pcp->events.gateway_restarted();
+	run_until(
+	    h.io, [] { return false; }, 200ms);
+	CHECK(h.fake_pcp->maps == maps_before + 2); // the first acts at once
+	run_until(
+	    h.io, [] { return false; }, 600ms);
+	CHECK(h.fake_pcp->maps == maps_before + 4); // the rest: one round at the holdoff's end
+	CHECK(h.count(0, State::Failure) == 0);
+}
+
+TEST_CASE("a lifetime-0 or port-0 'success' is not reported as a live mapping") {
+	Harness h;
+	h.pcp.lifetime = 0; // PCP: lifetime 0 means deleted
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Failure));
+	CHECK(h.count(0, State::Success) == 0);
+	// UPnP's lease 0 is permanent: that one is live.
+	Harness u;
+	u.pcp = refusing(Errc::unreachable);
+	u.natpmp = refusing(Errc::unreachable);
+	u.upnp.lifetime = 0;
+	u.start();
+	u.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(u.reached(0, State::Success));
+}
+
+TEST_CASE(
+    "a mapping whose protocol is gone is reported at the end of its lease, never kept silently") {
+	Harness h;
+	h.pcp.lifetime = 2;
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = refusing(Errc::unreachable);
+	h.settings.recheck_period = 300ms;
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Success));
+	const auto granted = std::chrono::steady_clock::now();
+	h.fake_pcp->script().answers = false; // PCP no longer answers anything
+	REQUIRE(h.reached(0, State::Failure, 4s));
+	const auto after = std::chrono::steady_clock::now() - granted;
+	CHECK_MESSAGE(after >= 1900ms, h.last(0)->error->message()); // held while the lease runs
+	CHECK(after < 3s);
 }

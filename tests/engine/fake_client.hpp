@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace plum::test {
@@ -18,13 +19,16 @@ namespace plum::test {
 class FakeClient final : public engine::ProtocolClient {
 public:
 	struct Script {
-		bool answers = true;                        // probe succeeds
-		Error probe_error{Errc::timeout};           // when it does not
+		bool answers = true;              // probe succeeds
+		Error probe_error{Errc::timeout}; // when it does not
 		std::chrono::milliseconds probe_delay{1};
 		std::chrono::milliseconds map_delay{1};
 		std::string external = "203.0.113.7";
 		uint32_t lifetime = 3600;
 		std::map<uint16_t, Error> refuse; // internal port → error
+		// During a probe, the gateway shows life (events.gateway_answered)
+		// this long after it starts, before the probe completes.
+		std::optional<std::chrono::milliseconds> alive_after;
 	};
 
 	FakeClient(asio::io_context &io, MappingProtocol kind, Script script)
@@ -35,6 +39,11 @@ public:
 
 	void probe(std::function<void(Result<engine::ProbeResult>)> done) override {
 		++probes;
+		if (script_.alive_after)
+			later(*script_.alive_after, [this](bool aborted) {
+				if (!aborted && events.gateway_answered)
+					events.gateway_answered();
+			});
 		later(script_.probe_delay, [this, done = std::move(done)](bool aborted) {
 			if (aborted)
 				return done(Errc::cancelled);
@@ -57,7 +66,8 @@ public:
 				return done(it->second);
 			engine::MapGrant g;
 			g.external_address = asio::ip::make_address(script_.external);
-			g.external_port = req.external_port ? req.external_port : uint16_t(req.internal_port + 10000);
+			g.external_port =
+			    req.external_port ? req.external_port : uint16_t(req.internal_port + 10000);
 			g.internal_port = req.internal_port;
 			g.lifetime = script_.lifetime;
 			held[req.internal_port] = g.external_port;

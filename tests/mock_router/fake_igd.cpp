@@ -127,6 +127,7 @@ struct FakeIgd::Impl {
 	std::map<std::string, std::pair<int, int>> failures; // action -> (code, count)
 	bool permanent_only = false;
 	ReplyStyle description_style, soap_style;
+	std::map<std::string, std::chrono::milliseconds> port_delays; // NewExternalPort -> delay
 	XmlStyle xml_style = XmlStyle::Plain;
 	ControlUrl control_url = ControlUrl::AbsolutePath;
 	bool url_base = false;
@@ -571,7 +572,9 @@ struct FakeIgd::Impl {
 		actions.push_back(action);
 
 		const auto [status, xml] = perform(action, *service);
-		const auto style = soap_style;
+		auto style = soap_style;
+		if (auto d = port_delays.find(action.arg("NewExternalPort")); d != port_delays.end())
+			style.delay = d->second;
 		lock.unlock();
 		session->reply(status, "text/xml; charset=\"utf-8\"", xml, style);
 	}
@@ -723,6 +726,13 @@ void FakeIgd::set_description_style(ReplyStyle style) {
 }
 void FakeIgd::set_soap_style(ReplyStyle style) {
 	PLUM_FAKE_SET(soap_style, style);
+}
+void FakeIgd::set_port_delay(uint16_t port, std::chrono::milliseconds delay) {
+	std::lock_guard lock(impl_->m);
+	if (delay.count() > 0)
+		impl_->port_delays[std::to_string(port)] = delay;
+	else
+		impl_->port_delays.erase(std::to_string(port));
 }
 void FakeIgd::set_xml_style(XmlStyle style) {
 	PLUM_FAKE_SET(xml_style, style);

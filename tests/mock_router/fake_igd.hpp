@@ -99,6 +99,9 @@ public:
 	void set_permanent_only(bool on);
 	void set_description_style(ReplyStyle style);
 	void set_soap_style(ReplyStyle style);
+	// SOAP requests whose NewExternalPort is `port` are answered after
+	// `delay` (one slow call among fast ones); 0 ms: no longer.
+	void set_port_delay(uint16_t port, std::chrono::milliseconds delay);
 	void set_xml_style(XmlStyle style);
 	void set_control_url(ControlUrl mode);
 	void set_url_base(bool present);

@@ -2,6 +2,7 @@
 // window, epoch tracker, reply keys) with fed samples, then the clients and
 // the ANNOUNCE listener against plum::test::PcpResponder on 127.0.0.1.
 // Every wait runs the io_context against a bounded deadline.
+#include "loopback_wait.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/in_flight_window.hpp"
@@ -9,7 +10,6 @@
 #include "pcp/pcp_client.hpp"
 #include "pcp/rtt_estimator.hpp"
 #include "pcp/udp_exchange.hpp"
-#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
 
 #include <asio/io_context.hpp>
@@ -834,4 +834,169 @@ TEST_CASE("NAT-PMP: loss is retransmitted at 250 ms doubling") {
 	CHECK(responder.counters().natpmp_external_address == 2);
 	CHECK(responder.counters().natpmp_map_tcp == 1);
 	CHECK(client.exchange().stats().retransmissions == 1);
+}
+
+// ---------------------------------------------------------------- hostile LAN
+
+TEST_CASE("a forged ANNOUNCE (epoch 0) is confirmed by our own ANNOUNCE: no restart, one request a "
+          "second") {
+	PcpResponder responder;
+	responder.set_epoch(5000);
+	asio::io_context io;
+	PcpClient pcp(io, pcp_settings(responder), Logger());
+	EventLog log;
+	pcp.set_events(log.events());
+	Outcome<engine::ProbeResult> probe;
+	pcp.probe(probe.handler());
+	REQUIRE(run_until(io, [&] { return probe.done(); }));
+	REQUIRE(probe.result->ok());
+	const unsigned before = responder.counters().pcp_announce;
+
+	// What the listener passes on from a spoofed gateway source, 100 times.
+	for (int i = 0; i < 100; ++i)
+		pcp.observe_announce(0);
+	REQUIRE(run_until(io, [&] { return responder.counters().pcp_announce == before + 1; }));
+	run_for(io, 100ms);
+	CHECK(log.restarts == 0);
+	CHECK(pcp.confirmations() == 1);
+	CHECK(responder.counters().pcp_announce == before + 1);
+	CHECK(pcp.epoch().last_epoch().value_or(0) >= 5000); // the forged epoch was never taken
+
+	// A real restart announced a moment later is confirmed and reported.
+	run_for(io, 1100ms);
+	responder.restart();
+	pcp.observe_announce(0);
+	REQUIRE(run_until(io, [&] { return log.restarts == 1; }));
+	CHECK(pcp.confirmations() == 2);
+}
+
+TEST_CASE(
+    "a forged NAT-PMP address notice never becomes the external address; 0.0.0.0 never does") {
+	PcpResponder responder;
+	responder.set_epoch(3000);
+	responder.set_external_address(asio::ip::make_address_v4("203.0.113.1"));
+	asio::io_context io;
+	NatPmpClient natpmp(io, natpmp_settings(responder), Logger());
+	EventLog log;
+	natpmp.set_events(log.events());
+	Outcome<engine::ProbeResult> probe;
+	natpmp.probe(probe.handler());
+	REQUIRE(run_until(io, [&] { return probe.done(); }));
+	REQUIRE(probe.result->ok());
+	const unsigned before = responder.counters().natpmp_external_address;
+
+	natpmp.observe_notice(asio::ip::make_address_v4("198.51.100.66"), 3001);
+	natpmp.observe_notice(asio::ip::address_v4::any(), 0);
+	REQUIRE(
+	    run_until(io, [&] { return responder.counters().natpmp_external_address == before + 1; }));
+	run_for(io, 100ms);
+	CHECK(log.addresses.empty());
+	CHECK(log.restarts == 0);
+	CHECK(natpmp.external_address() == asio::ip::make_address_v4("203.0.113.1"));
+	CHECK(natpmp.confirmations() == 1);
+
+	// A real change, noticed a moment later, is confirmed and reported.
+	run_for(io, 1100ms);
+	responder.set_external_address(asio::ip::make_address_v4("203.0.113.2"));
+	natpmp.observe_notice(asio::ip::make_address_v4("203.0.113.2"), 3002);
+	REQUIRE(run_until(io, [&] { return !log.addresses.empty(); }));
+	CHECK(log.addresses.front() == asio::ip::make_address("203.0.113.2"));
+	// A gateway that says 0.0.0.0 itself (WAN down) is no address either.
+	run_for(io, 1100ms);
+	responder.set_external_address(asio::ip::address_v4::any());
+	natpmp.observe_notice(asio::ip::address_v4::any(), 3003);
+	REQUIRE(run_until(io, [&] { return natpmp.confirmations() == 3; }));
+	run_for(io, 100ms);
+	CHECK(log.addresses.size() == 1);
+	CHECK(natpmp.external_address() == asio::ip::make_address_v4("203.0.113.2"));
+}
+
+TEST_CASE("a lifetime-0 'success' is not a mapping (PCP and NAT-PMP)") {
+	PcpResponder responder;
+	responder.set_max_lifetime(0);
+	asio::io_context io;
+	PcpClient pcp(io, pcp_settings(responder), Logger());
+	NatPmpClient natpmp(io, natpmp_settings(responder), Logger());
+	auto p = map_once(io, pcp, map_request(IpProtocol::Tcp, 6100, 61));
+	CHECK_FALSE(p.ok());
+	auto n = map_once(io, natpmp, map_request(IpProtocol::Udp, 6101));
+	CHECK_FALSE(n.ok());
+}
+
+TEST_CASE("a delete's late reply never completes a new map of the same port (NAT-PMP and PCP)") {
+	PcpResponder responder;
+	asio::io_context io;
+	NatPmpClient natpmp(io, natpmp_settings(responder), Logger());
+	PcpClient pcp(io, pcp_settings(responder), Logger());
+	auto nreq = map_request(IpProtocol::Udp, 6200, 1, 6200);
+	auto preq = map_request(IpProtocol::Tcp, 6201, 62, 6201);
+	REQUIRE(map_once(io, natpmp, nreq).ok());
+	REQUIRE(map_once(io, pcp, preq).ok());
+	// Replies come 300 ms late: each delete is sent again at 250 ms, and the
+	// answer to that second copy arrives after the delete completed, while
+	// the new map is in flight.
+	responder.set_delay(300ms);
+	Outcome<void> d1, d2;
+	natpmp.unmap(nreq, d1.handler());
+	pcp.unmap(preq, d2.handler());
+	REQUIRE(run_until(io, [&] { return d1.done() && d2.done(); }));
+	Outcome<engine::MapGrant> m1, m2;
+	natpmp.map(nreq, m1.handler());
+	pcp.map(preq, m2.handler());
+	REQUIRE(run_until(io, [&] { return m1.done() && m2.done(); }));
+	REQUIRE(m1.result->ok());
+	REQUIRE(m2.result->ok());
+	CHECK((*m1.result)->lifetime > 0);
+	CHECK((*m1.result)->external_port == 6200);
+	CHECK((*m2.result)->lifetime > 0);
+	CHECK((*m2.result)->external_port == 6201);
+}
+
+TEST_CASE(
+    "a PCP error reply without MAP data answers a MAP only when it is the only one in flight") {
+	asio::io_context io;
+	asio::ip::udp::socket server(io, asio::ip::udp::endpoint(kLoopback, 0));
+	PcpSettings s;
+	s.gateway = kLoopback;
+	s.server_port = server.local_endpoint().port();
+	s.local_address = kLoopback;
+	s.mapping_timeout = 1500ms;
+	PcpClient pcp(io, s, Logger());
+	Response bare;
+	bare.opcode = Opcode::Map;
+	bare.result = PcpResult::NoResources;
+	bare.epoch = 10;
+	const Bytes reply = encode_response(bare); // header only, no nonce
+
+	std::array<std::byte, 1100> buf{};
+	asio::ip::udp::endpoint from;
+	const auto receive = [&] {
+		bool got = false;
+		server.async_receive_from(asio::buffer(buf), from,
+		                          [&](std::error_code ec, size_t) { got = !ec; });
+		REQUIRE(run_until(io, [&] { return got; }));
+	};
+
+	// Two MAPs in flight: the reply cannot say whose it is.
+	Outcome<engine::MapGrant> a, b;
+	pcp.map(map_request(IpProtocol::Tcp, 6300, 63), a.handler());
+	pcp.map(map_request(IpProtocol::Tcp, 6301, 64), b.handler());
+	receive();
+	receive();
+	server.send_to(asio::buffer(reply), from);
+	run_for(io, 150ms);
+	CHECK_FALSE(a.done());
+	CHECK_FALSE(b.done());
+	pcp.cancel();
+	REQUIRE(run_until(io, [&] { return a.done() && b.done(); }));
+	CHECK(a.result->error() == Errc::cancelled);
+
+	// One MAP in flight: it is its answer.
+	Outcome<engine::MapGrant> c;
+	pcp.map(map_request(IpProtocol::Tcp, 6302, 65), c.handler());
+	receive();
+	server.send_to(asio::buffer(reply), from);
+	REQUIRE(run_until(io, [&] { return c.done(); }));
+	REQUIRE_FALSE(c.result->ok());
+	CHECK(c.result->error().code() == make_error_code(PcpResult::NoResources));
 }

@@ -282,3 +282,25 @@ TEST_CASE("Captured miniupnpd 2.3.1 descriptions (lab fixtures, when present)") 
 	}
 	MESSAGE("miniupnpd descriptions parsed: " << parsed);
 }
+
+TEST_CASE("usable services from one description are capped; every UDN is kept") {
+	std::string services;
+	for (int i = 0; i < 40; ++i)
+		services += "<service><serviceType>" + ip1 + "</serviceType><serviceId>id" +
+		            std::to_string(i) + "</serviceId><controlURL>/ctl/" + std::to_string(i) +
+		            "</controlURL></service>";
+	const std::string xml =
+	    "<?xml version=\"1.0\"?><root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>"
+	    "<deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1</deviceType>"
+	    "<UDN>uuid:aaaa</UDN><deviceList><device>"
+	    "<deviceType>urn:schemas-upnp-org:device:WANDevice:1</deviceType><UDN>uuid:bbbb</UDN>"
+	    "<serviceList>" +
+	    services + "</serviceList></device></deviceList></device></root>";
+	auto d = parse_description(xml, location());
+	REQUIRE_MESSAGE(d.ok(), d.error().message());
+	// A probe asks each usable service for its status: hundreds listed
+	// must not mean hundreds of SOAP calls.
+	CHECK(d->services.size() == kMaxServices);
+	CHECK(d->services.back().control_url.path == "/ctl/" + std::to_string(kMaxServices - 1));
+	CHECK(d->udns == std::vector<std::string>{"uuid:aaaa", "uuid:bbbb"});
+}

@@ -400,18 +400,35 @@ TEST_CASE("chunked replies") {
 	CHECK(h.unmap(tcp(7600, 7600)));
 }
 
-TEST_CASE("a reply slower than mapping_timeout is a timeout") {
+TEST_CASE("a SOAP call gets at least 5 s, whatever mapping_timeout says; slower is a timeout") {
 	Harness h;
 	h.settings.mapping_timeout = 300ms;
 	h.probe_ok();
+	// Some routers take 3-4 s per call: that is slow, not gone.
 	h.igd.set_soap_style({.delay = 2000ms});
+	auto ok = h.map(tcp(7700));
+	REQUIRE_MESSAGE(ok, ok.error().message());
+	h.igd.set_soap_style({.delay = 7000ms});
 	const auto t0 = Clock::now();
-	auto g = h.map(tcp(7700));
+	auto g = h.map(tcp(7701));
 	const auto elapsed = Clock::now() - t0;
 	REQUIRE_FALSE(g);
 	CHECK(g.error() == Errc::timeout);
 	CHECK(g.error().message().find("AddPortMapping") != std::string::npos);
-	CHECK(elapsed < 1500ms);
+	CHECK(elapsed >= 4900ms);
+	CHECK(elapsed < 6500ms);
+}
+
+TEST_CASE("a probe whose SSDP was answered gives its SOAP calls 5 s past the discover timeout") {
+	Harness h;
+	h.settings.discover_timeout = 500ms;
+	h.igd.set_soap_style({.delay = 1500ms});
+	bool answered = false;
+	plum::engine::ProtocolEvents ev;
+	ev.gateway_answered = [&] { answered = true; };
+	h.make().set_events(std::move(ev));
+	h.probe_ok(); // GetExternalIPAddress answered at 1.5 s, past the 0.5 s
+	CHECK(answered);
 }
 
 TEST_CASE("a truncated reply is an error, not a success") {
@@ -702,6 +719,8 @@ plum::upnp::SsdpMessage advertisement(std::string nts, std::optional<uint32_t> b
 	m.st = "urn:schemas-upnp-org:device:InternetGatewayDevice:2";
 	m.nts = std::move(nts);
 	m.boot_id = boot_id;
+	// The fake IGD's root device (its UDN in the description).
+	m.usn = "uuid:00000000-0000-0000-0000-00000000f001::" + m.st;
 	return m;
 }
 
@@ -788,4 +807,88 @@ TEST_CASE("withdraw_map: a queued map is dropped unsent, one on the wire is not"
 	const auto actions = h.igd.actions();
 	CHECK(std::none_of(actions.begin(), actions.end(),
 	                   [](const auto &a) { return a.arg("NewExternalPort") == "11009"; }));
+}
+
+TEST_CASE("a NOTIFY of another UPnP device on the router is not the IGD rebooting") {
+	Harness h;
+	int restarts = 0;
+	h.make();
+	plum::engine::ProtocolEvents ev;
+	ev.gateway_restarted = [&] { ++restarts; };
+	h.client->set_events(ev);
+	h.probe_ok();
+	auto other = advertisement("ssdp:alive", h.igd.boot_id() + 7);
+	other.usn =
+	    "uuid:4d696e69-444c-164e-9d41-b827eb0a1b2c::urn:schemas-upnp-org:device:MediaServer:1";
+	other.st = "urn:schemas-upnp-org:device:MediaServer:1";
+	h.client->observe_advertisement(other);
+	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
+	other.nts = "ssdp:byebye";
+	h.client->observe_advertisement(other);
+	auto no_usn = advertisement("ssdp:alive", h.igd.boot_id() + 9);
+	no_usn.usn.clear();
+	h.client->observe_advertisement(no_usn);
+	CHECK(restarts == 0);
+	// The IGD's own embedded device (another UDN of its description) counts.
+	auto embedded = advertisement("ssdp:alive", h.igd.boot_id() + 1);
+	embedded.usn =
+	    "uuid:00000000-0000-0000-0000-00000000f003::urn:schemas-upnp-org:service:WANIPConnection:2";
+	h.client->observe_advertisement(embedded);
+	CHECK(restarts == 1);
+}
+
+TEST_CASE(
+    "forged ssdp:alive (new BOOTID, useless LOCATION) while mappings are held: refuted over TCP") {
+	Harness h;
+	int restarts = 0;
+	h.make();
+	plum::engine::ProtocolEvents ev;
+	ev.gateway_restarted = [&] { ++restarts; };
+	h.client->set_events(ev);
+	h.probe_ok();
+	REQUIRE(h.map(tcp(7800, 7800)));
+	// A flood of them: at most one confirming request a second.
+	for (int i = 0; i < 50; ++i) {
+		auto forged = advertisement("ssdp:alive", h.igd.boot_id() + 100 + i);
+		forged.location = "http://127.0.0.1:1/";
+		h.client->observe_advertisement(forged);
+	}
+	h.wait(
+	    [&] {
+		    return h.igd.count("GetSpecificPortMappingEntry") == 1 && h.client->in_flight() == 0;
+	    },
+	    3000ms);
+	h.io.restart();
+	h.io.run_for(100ms);
+	CHECK(h.client->confirmations() == 1);
+	CHECK(h.igd.count("GetSpecificPortMappingEntry") == 1);
+	CHECK(restarts == 0);
+	CHECK(h.igd.count("AddPortMapping") == 1);
+	// The useless LOCATION was not kept: the next probe searches as usual.
+	const size_t searches = h.igd.ssdp_searches();
+	h.probe_ok();
+	CHECK(h.igd.ssdp_searches() > searches);
+}
+
+TEST_CASE("a real reboot advertised with a LOCATION that fails: confirmed, and the probe falls "
+          "back to a search") {
+	Harness h;
+	int restarts = 0;
+	h.make();
+	plum::engine::ProtocolEvents ev;
+	ev.gateway_restarted = [&] { ++restarts; };
+	h.client->set_events(ev);
+	h.probe_ok();
+	REQUIRE(h.map(tcp(7900, 7900)));
+	h.igd.restart(); // the table is gone
+	auto alive = advertisement("ssdp:alive", h.igd.boot_id());
+	alive.location = "http://127.0.0.1:1/rootDesc.xml";
+	h.client->observe_advertisement(alive);
+	h.wait([&] { return restarts == 1; }, 3000ms);
+	REQUIRE(restarts == 1);
+	const size_t searches = h.igd.ssdp_searches();
+	h.probe_ok(); // the advertised LOCATION refuses; the search finds the IGD
+	CHECK(h.igd.ssdp_searches() > searches);
+	REQUIRE(h.map(tcp(7900, 7900)));
+	CHECK(h.igd.mapping(7900, "TCP"));
 }

@@ -36,11 +36,12 @@ int main(int argc, char **argv) {
 	plum_config_t config;
 	memset(&config, 0, sizeof(config));
 	config.log_level = PLUM_LOG_LEVEL_WARN;
-	config.gateway_address = "127.0.0.1";
-	config.local_address = "127.0.0.1";
-	config.pcp_port = (uint16_t)atoi(argv[1]);
-	config.protocols = PLUM_PROTOCOL_FLAG_PCP;
-	if (plum_init(&config) != PLUM_ERR_SUCCESS)
+	plum_config_ext_t ext = PLUM_CONFIG_EXT_INIT;
+	ext.gateway_address = "127.0.0.1";
+	ext.local_address = "127.0.0.1";
+	ext.pcp_port = (uint16_t)atoi(argv[1]);
+	ext.protocols = PLUM_PROTOCOL_FLAG_PCP;
+	if (plum_init_ext(&config, &ext) != PLUM_ERR_SUCCESS)
 		return fail("plum_init failed");
 
 	plum_mapping_t mapping;
