@@ -12,7 +12,15 @@
 #include <variant>
 
 #if defined(_WIN32)
+// As PLUM_EXPORT in plum.h: exported from libplum.dll, imported by its
+// users, nothing for a static link.
+#if defined(PLUM_STATIC)
 #define PLUM_CXX_EXPORT
+#elif defined(PLUM_EXPORTS)
+#define PLUM_CXX_EXPORT __declspec(dllexport)
+#else
+#define PLUM_CXX_EXPORT __declspec(dllimport)
+#endif
 #else
 #define PLUM_CXX_EXPORT __attribute__((visibility("default")))
 #endif

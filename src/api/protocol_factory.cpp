@@ -8,8 +8,6 @@
 #include "upnp/ssdp.hpp"
 #include "upnp/upnp_client.hpp"
 
-#include <net/if.h>
-
 namespace plum::api {
 
 Result<engine::Environment> discover_environment(const Config &config) {
@@ -44,7 +42,7 @@ Result<engine::Environment> discover_environment6(const Config &config) {
 	engine::Environment env;
 	std::error_code ec;
 	asio::ip::address_v6 gateway;
-	std::string interface; // the gateway's, when known
+	unsigned interface_index = 0; // the gateway's, when known
 	if (!config.gateway_address6.empty()) {
 		// asio turns "%ifname" into the interface's scope id.
 		gateway = asio::ip::make_address_v6(config.gateway_address6, ec);
@@ -54,17 +52,13 @@ Result<engine::Environment> discover_environment6(const Config &config) {
 			return Error(Errc::invalid_argument, "link-local IPv6 gateway " +
 			                                         config.gateway_address6 +
 			                                         " needs its interface: fe80::...%ifname");
-		if (gateway.scope_id() != 0) {
-			char name[IF_NAMESIZE] = {};
-			if (if_indextoname(static_cast<unsigned>(gateway.scope_id()), name))
-				interface = name;
-		}
+		interface_index = static_cast<unsigned>(gateway.scope_id());
 	} else {
 		auto gw = net::default_gateway6();
 		if (!gw)
 			return gw.error();
 		gateway = gw->address;
-		interface = gw->interface;
+		interface_index = gw->index;
 	}
 	env.gateway = gateway;
 	if (!config.local_address6.empty()) {
@@ -75,9 +69,9 @@ Result<engine::Environment> discover_environment6(const Config &config) {
 	} else if (gateway.is_link_local()) {
 		// The kernel would send from our link-local address to a link-local
 		// gateway; the pinhole is for the global one.
-		if (interface.empty())
+		if (interface_index == 0)
 			return Error(Errc::no_gateway, "no interface for IPv6 gateway " + gateway.to_string());
-		auto local = net::global_address6(interface);
+		auto local = net::global_address6(interface_index);
 		if (!local)
 			return local.error();
 		env.local = *local;

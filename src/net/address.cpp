@@ -56,4 +56,12 @@ bool is_double_nat(const asio::ip::address &external) noexcept {
 	return is_private(a) || is_cgnat(a);
 }
 
+int pinhole_rank(const asio::ip::address_v6 &a, bool global_scope, unsigned flags) noexcept {
+	if (!global_scope || (flags & (ifa::kDadFailed | ifa::kDeprecated | ifa::kTentative)) != 0 ||
+	    a.is_v4_mapped() || a.is_unspecified() || a.is_loopback() || a.is_link_local())
+		return -1;
+	const bool is_public = (a.to_bytes()[0] & 0xE0) == 0x20;
+	return (is_public ? 2 : 0) + ((flags & ifa::kTemporary) ? 0 : 1);
+}
+
 } // namespace plum::net

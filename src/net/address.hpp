@@ -18,4 +18,15 @@ bool is_public(const asio::ip::address &a) noexcept;
 // An external address that betrays a second NAT (private or CGNAT).
 bool is_double_nat(const asio::ip::address &external) noexcept;
 
+// How good an IPv6 address of ours is as the one a pinhole opens to, from
+// its interface flags (Linux's IFA_F_* values, which other platforms map
+// onto): -1 when unusable (not global scope, tentative, deprecated, failed
+// DAD, mapped, unspecified); otherwise a public (2000::/3) address before a
+// ULA, a stable one before a temporary (privacy) one, which changes under
+// the pinhole.
+namespace ifa {
+constexpr unsigned kTemporary = 0x01, kDadFailed = 0x08, kDeprecated = 0x20, kTentative = 0x40;
+}
+int pinhole_rank(const asio::ip::address_v6 &a, bool global_scope, unsigned ifa_flags) noexcept;
+
 } // namespace plum::net

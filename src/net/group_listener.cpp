@@ -1,5 +1,7 @@
 #include "net/group_listener.hpp"
 
+#include "net/udp_socket.hpp"
+
 #include <asio/ip/multicast.hpp>
 #include <asio/ip/v6_only.hpp>
 
@@ -13,7 +15,7 @@ std::error_code open_group_listener(asio::ip::udp::socket &socket,
 	std::error_code ec;
 	socket.open(local.protocol(), ec);
 	if (!ec)
-		socket.set_option(asio::socket_base::reuse_address(true), ec);
+		ec = share_port(socket);
 	if (!ec && local.address().is_v6())
 		socket.set_option(asio::ip::v6_only(true), ec);
 	if (!ec)

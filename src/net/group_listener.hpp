@@ -12,8 +12,8 @@
 
 namespace plum::net {
 
-// Opens `socket` and binds it to `local` with SO_REUSEADDR (other
-// listeners on the host share the port); an IPv6 socket hears IPv6 only.
+// Opens `socket` and binds it to `local`, sharing the port with other
+// listeners on the host (share_port); an IPv6 socket hears IPv6 only.
 // Then joins `group`, when given, on our interface: by its address for
 // IPv4 (unspecified: the kernel's choice), by its index for IPv6. On
 // failure the socket is closed again and the error returned.

@@ -1,5 +1,10 @@
-// The default gateway and the local address that reaches it, from the
-// kernel. Both can be pinned in plum::Config instead.
+// The default gateway and the local address that reaches it, asked of the
+// operating system. Both can be pinned in plum::Config instead.
+//
+// This is the platform seam: the functions below are the same everywhere,
+// and one file per platform answers them (route_linux.cpp, route_windows.cpp;
+// a BSD or Apple one would be route_bsd.cpp, chosen in src/net/meson.build).
+// Nothing above src/net/ asks which system it runs on.
 #pragma once
 
 #include "plum/result.hpp"
@@ -8,50 +13,35 @@
 #include <asio/ip/address_v6.hpp>
 
 #include <string>
-#include <string_view>
 
 namespace plum::net {
 
-// Parses the text of /proc/net/route (Linux): the gateway of the default
-// route (destination 0.0.0.0/0) with the lowest metric. Pure.
-Result<asio::ip::address_v4> parse_default_gateway(std::string_view proc_net_route);
-
-// Reads /proc/net/route (bounded read).
+// The gateway of the IPv4 default route of the lowest metric.
 Result<asio::ip::address_v4> default_gateway();
 
-// The local address the kernel would send from to reach `peer`: a UDP
-// socket connect()ed to it (which sends nothing) tells its local endpoint.
+// The local address the system would send from to reach `peer` (a route
+// lookup: nothing is sent).
 Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer);
 
 // --- IPv6 -------------------------------------------------------------------
 
 // A default route: the next hop and the interface it leaves by. The next
 // hop is usually the router's link-local address (fe80::/10), meaningless
-// without the interface: the returned address carries no scope; see
-// default_gateway6() for one that does.
+// without the interface: default_gateway6() sets its scope id then.
 struct Gateway6 {
 	asio::ip::address_v6 address;
-	std::string interface;
+	std::string interface_name; // its name, for logs ("eth0"); may be empty
+	unsigned index = 0;    // its index, which is what sockets use
 };
 
-// Parses /proc/net/ipv6_route (Linux): the default route (::/0, up, with a
-// gateway) of the lowest metric. Pure.
-Result<Gateway6> parse_default_gateway6(std::string_view proc_net_ipv6_route);
-
-// Parses /proc/net/if_inet6: the global address of `interface` a pinhole
-// should open to: a usable one (not tentative, deprecated or failed DAD), a
-// public (2000::/3) one before a ULA, a stable one before a temporary one.
-// Pure.
-Result<asio::ip::address_v6> parse_global_address6(std::string_view proc_net_if_inet6,
-                                                   std::string_view interface);
-
-// Reads /proc/net/ipv6_route: the default gateway, with the interface's
-// scope id when it is link-local (so a socket can reach it).
+// The IPv6 default route of the lowest metric.
 Result<Gateway6> default_gateway6();
-// The local address the kernel would send from to reach a (non link-local)
+// The local address the system would send from to reach a (non link-local)
 // IPv6 peer, as local_address_towards does for IPv4.
 Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer);
-// Reads /proc/net/if_inet6: parse_global_address6 for that interface.
-Result<asio::ip::address_v6> global_address6(std::string_view interface);
+// The global address of interface `index` a pinhole should open to: a
+// usable one (not tentative, deprecated or failed DAD), a public (2000::/3)
+// one before a ULA, a stable one before a temporary (privacy) one.
+Result<asio::ip::address_v6> global_address6(unsigned interface_index);
 
 } // namespace plum::net

@@ -1,5 +1,7 @@
 #include "pcp/udp_exchange.hpp"
 
+#include "net/udp_socket.hpp"
+
 #include <asio/post.hpp>
 
 #include <algorithm>
@@ -18,11 +20,6 @@ constexpr size_t kMaxDatagram = 1100;
 // Receive errors in a row (other than ICMP reports) before we give up on
 // the socket instead of spinning on it.
 constexpr unsigned kMaxReceiveErrors = 16;
-
-bool is_unreachable(const std::error_code &ec) {
-	return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
-	       ec == asio::error::network_unreachable;
-}
 
 } // namespace
 
@@ -64,6 +61,8 @@ Result<void> UdpExchange::open() {
 		return {};
 	std::error_code ec;
 	socket_.open(server_.protocol(), ec);
+	if (!ec)
+		ec = net::report_port_unreachable(socket_);
 	if (!ec && !options_.local_address.is_unspecified())
 		socket_.bind(asio::ip::udp::endpoint(options_.local_address, 0), ec);
 	if (!ec)
@@ -163,7 +162,7 @@ void UdpExchange::transmit(Pending &p) {
 	                                                const std::error_code &ec, size_t) {
 		if (alive.expired() || !ec || ec == asio::error::operation_aborted)
 			return;
-		if (is_unreachable(ec)) {
+		if (net::is_unreachable_report(ec)) {
 			++stats_.unreachable;
 			fail_in_flight(Error(Errc::unreachable, ec.message()));
 			return;
@@ -222,8 +221,10 @@ void UdpExchange::on_receive(const std::error_code &ec, size_t n) {
 	receiving_ = false;
 	if (ec == asio::error::operation_aborted || !socket_.is_open())
 		return;
-	if (ec) {
-		if (is_unreachable(ec)) {
+	if (net::is_oversize_datagram(ec)) {
+		n = buffer_.size(); // as Linux reports it: a full buffer, dropped below
+	} else if (ec) {
+		if (net::is_unreachable_report(ec)) {
 			// The gateway's kernel said nothing listens on the port (or
 			// the gateway is gone): every request in flight was sent there.
 			++stats_.unreachable;

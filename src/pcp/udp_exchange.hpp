@@ -1,9 +1,9 @@
 // Request/response over one connected UDP socket: the transport under the
 // PCP and NAT-PMP clients.
 //
-// - connect()ed to the gateway's server port, because Linux reports an ICMP
-//   port unreachable only to a connected UDP socket (ECONNREFUSED on the
-//   next receive): "nothing listens on 5351" is then known in about a
+// - connect()ed to the gateway's server port, because the system reports
+//   an ICMP port unreachable only to a connected UDP socket (on the next
+//   receive; net/udp_socket.hpp): "nothing listens on 5351" is then known in about a
 //   millisecond, as Errc::unreachable, instead of after every retry. The
 //   kernel also drops datagrams from any other address or port for us.
 // - Many requests in flight at once. The client gives each request a key

@@ -1,4 +1,5 @@
 #include "net/address.hpp"
+#include "net/proc_route.hpp"
 #include "net/route.hpp"
 
 #include <doctest/doctest.h>

@@ -2,6 +2,7 @@
 // plum::test::PcpResponder bound to ::1, and the pure parsers of the IPv6
 // routing and address tables. Nothing leaves the loopback interface; where
 // the host has no ::1 the socket tests say so and pass.
+#include "net/proc_route.hpp"
 #include "net/route.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/pcp_client.hpp"
@@ -200,7 +201,7 @@ TEST_CASE("parse_default_gateway6: the default route of the lowest metric, with 
 	auto gw = net::parse_default_gateway6(table);
 	REQUIRE(gw.ok());
 	CHECK(gw->address.to_string() == "fe80::1");
-	CHECK(gw->interface == "eth0");
+	CHECK(gw->interface_name == "eth0");
 
 	// No gateway flag, or a down route, or garbage: no default gateway.
 	const char *no_gw =

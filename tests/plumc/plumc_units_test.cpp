@@ -5,8 +5,11 @@
 #include "options.hpp"
 #include "output.hpp"
 #include "status.hpp"
+#include "status_os.hpp"
 
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
 
 #include <cstdlib>
 #include <filesystem>
@@ -363,10 +366,10 @@ TEST_CASE("output: stats as JSON and as text") {
 TEST_CASE("status files: written atomically, listed while the pid lives, removed") {
 	namespace fs = std::filesystem;
 	const fs::path dir =
-	    fs::temp_directory_path() / ("plumc-status-test-" + std::to_string(::getpid()));
+	    fs::temp_directory_path() / ("plumc-status-test-" + std::to_string(current_pid()));
 	fs::remove_all(dir);
 	{
-		StatusFile f(dir.string(), ::getpid());
+		StatusFile f(dir.string(), current_pid());
 		REQUIRE(f.write(stats_json(sample_stats()), stats_text(sample_stats())).ok());
 		CHECK(fs::exists(f.path()));
 		CHECK_FALSE(fs::exists(f.path() + ".tmp"));
@@ -376,13 +379,13 @@ TEST_CASE("status files: written atomically, listed while the pid lives, removed
 		std::ofstream(dir / "12x.status") << "{}\n";
 		auto list = read_status(dir.string());
 		REQUIRE(list.size() == 1);
-		CHECK(list[0].pid == ::getpid());
+		CHECK(list[0].pid == current_pid());
 		auto j = test::JsonParser::parse(format_status(list, true));
 		REQUIRE(j);
-		CHECK((*j)["holders"][0]["pid"].integer() == ::getpid());
+		CHECK((*j)["holders"][0]["pid"].integer() == current_pid());
 		CHECK((*j)["holders"][0]["stats"]["protocols"]["PCP"]["requests"].integer() == 7);
 		const std::string text = format_status(list, false);
-		CHECK(text.find("plumc map --hold, pid " + std::to_string(::getpid()) + ":\n") == 0);
+		CHECK(text.find("plumc map --hold, pid " + std::to_string(current_pid()) + ":\n") == 0);
 		CHECK(text.find("mapping 4: SUCCESS") != std::string::npos);
 		// Rewritten: the new content replaces the old.
 		Stats later = sample_stats();
@@ -399,18 +402,43 @@ TEST_CASE("status files: written atomically, listed while the pid lives, removed
 	fs::remove_all(dir);
 }
 
+namespace {
+
+// The C runtime's environment, which getenv() reads. Windows has no
+// setenv(): _putenv_s, where an empty value removes the variable.
+void set_env(const char *name, const char *value) {
+#if defined(_WIN32)
+	_putenv_s(name, value);
+#else
+	::setenv(name, value, 1);
+#endif
+}
+void unset_env(const char *name) {
+#if defined(_WIN32)
+	_putenv_s(name, "");
+#else
+	::unsetenv(name);
+#endif
+}
+
+} // namespace
+
 TEST_CASE("status dir: the variable, else by user") {
 	const char *old = std::getenv("PLUMC_STATUS_DIR");
 	const std::string saved = old ? old : "";
-	::setenv("PLUMC_STATUS_DIR", "/tmp/somewhere", 1);
+	set_env("PLUMC_STATUS_DIR", "/tmp/somewhere");
 	CHECK(status_dir() == "/tmp/somewhere");
-	::unsetenv("PLUMC_STATUS_DIR");
+	unset_env("PLUMC_STATUS_DIR");
+	// /run/plumc for root, else under $XDG_RUNTIME_DIR or /tmp (Linux);
+	// under %LOCALAPPDATA% (Windows).
+	CHECK(status_dir() == default_status_dir());
+	CHECK(status_dir().find("plumc") != std::string::npos);
+#if !defined(_WIN32)
 	if (::geteuid() == 0)
 		CHECK(status_dir() == "/run/plumc");
-	else
-		CHECK(status_dir().find("plumc") != std::string::npos);
+#endif
 	if (old)
-		::setenv("PLUMC_STATUS_DIR", saved.c_str(), 1);
+		set_env("PLUMC_STATUS_DIR", saved.c_str());
 }
 
 TEST_CASE("mini_json: the checker itself rejects what is not JSON") {

@@ -15,6 +15,7 @@
 
 #include "output.hpp"
 #include "status.hpp"
+#include "status_os.hpp"
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -22,7 +23,6 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
-#include <unistd.h>
 
 #include <csignal>
 #include <thread>
@@ -39,7 +39,7 @@ class Holder {
 public:
 	explicit Holder(const Options &o)
 	    : options_(o), signals_(io_, SIGINT, SIGTERM), stop_timer_(io_), refresh_timer_(io_),
-	      timeout_(effective_timeout(o)), status_(status_dir(), ::getpid()) {}
+	      timeout_(effective_timeout(o)), status_(status_dir(), current_pid()) {}
 
 	int run() {
 		signals_.async_wait([this](std::error_code ec, int signal) {

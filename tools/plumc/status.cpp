@@ -1,11 +1,10 @@
 #include "status.hpp"
 
 #include "output.hpp"
+#include "status_os.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +23,13 @@ constexpr std::string_view kSuffix = ".status";
 // A status file is a few KiB; more is not ours.
 constexpr size_t kMaxStatusFile = 1 << 20;
 
+#ifndef O_CLOEXEC
+constexpr int O_CLOEXEC = 0; // Windows: handles are not inherited by default
+#endif
+#ifndef O_BINARY
+constexpr int O_BINARY = 0;
+#endif
+
 bool write_all(int fd, const std::string &data) {
 	size_t done = 0;
 	while (done < data.size()) {
@@ -38,7 +44,7 @@ bool write_all(int fd, const std::string &data) {
 }
 
 std::optional<std::string> read_small(const std::string &path) {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_BINARY);
 	if (fd < 0)
 		return std::nullopt;
 	std::string out;
@@ -55,11 +61,6 @@ std::optional<std::string> read_small(const std::string &path) {
 	if (out.size() > kMaxStatusFile)
 		return std::nullopt;
 	return out;
-}
-
-bool alive(pid_t pid) {
-	// EPERM: it exists, under another user.
-	return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
 // The text part, made safe for a terminal line by line.
@@ -84,11 +85,7 @@ Error system_error(const std::string &what) {
 std::string status_dir() {
 	if (const char *d = std::getenv("PLUMC_STATUS_DIR"); d && *d)
 		return d;
-	if (::geteuid() == 0)
-		return "/run/plumc";
-	if (const char *x = std::getenv("XDG_RUNTIME_DIR"); x && *x)
-		return std::string(x) + "/plumc";
-	return "/tmp/plumc-" + std::to_string(::geteuid());
+	return default_status_dir();
 }
 
 StatusFile::StatusFile(std::string dir, pid_t pid)
@@ -99,15 +96,15 @@ StatusFile::~StatusFile() {
 }
 
 Result<void> StatusFile::write(const std::string &json_line, const std::string &text) {
-	if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+	if (!make_private_dir(dir_))
 		return system_error("creating " + dir_);
 	const std::string tmp = path_ + ".tmp";
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0600);
 	if (fd < 0)
 		return system_error("creating " + tmp);
 	const bool ok = write_all(fd, json_line + "\n" + text);
 	::close(fd);
-	if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+	if (!ok || !replace_file(tmp, path_)) {
 		Error e = system_error("writing " + path_);
 		::unlink(tmp.c_str());
 		return e;
@@ -137,7 +134,7 @@ std::vector<StatusEntry> read_status(const std::string &dir) {
 		auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
 		if (ec != std::errc() || end != digits.data() + digits.size() || pid <= 0)
 			continue;
-		if (!alive(pid))
+		if (!process_alive(pid))
 			continue; // left by a holder that did not exit cleanly
 		auto content = read_small(dir + "/" + std::string(name));
 		if (!content)

@@ -1,12 +1,8 @@
-#include "net/route.hpp"
+#include "net/proc_route.hpp"
 
-#include <asio/io_context.hpp>
-#include <asio/ip/udp.hpp>
-
-#include <net/if.h>
+#include "net/address.hpp"
 
 #include <charconv>
-#include <fstream>
 #include <limits>
 #include <string>
 
@@ -86,21 +82,6 @@ Result<asio::ip::address_v4> parse_default_gateway(std::string_view text) {
 
 namespace {
 
-// Bounded: a routing or address table larger than 1 MiB is not one we walk.
-Result<std::string> read_proc(const char *path) {
-	std::ifstream in(path);
-	if (!in)
-		return Error(Errc::no_gateway, std::string("cannot read ") + path);
-	std::string text;
-	char buf[4096];
-	while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-		text.append(buf, static_cast<size_t>(in.gcount()));
-		if (text.size() > (1u << 20))
-			return Error(Errc::too_large, path);
-	}
-	return text;
-}
-
 // /proc/net/ipv6_route and if_inet6 print an address as 32 hex digits in
 // network byte order.
 bool parse_hex_address6(std::string_view field, asio::ip::address_v6 &out) {
@@ -131,13 +112,6 @@ std::string_view next_line(std::string_view &text) {
 }
 
 } // namespace
-
-Result<asio::ip::address_v4> default_gateway() {
-	auto text = read_proc("/proc/net/route");
-	if (!text)
-		return text.error();
-	return parse_default_gateway(*text);
-}
 
 Result<Gateway6> parse_default_gateway6(std::string_view text) {
 	// dest dest_len src src_len next_hop metric refcnt use flags ifname
@@ -172,10 +146,9 @@ Result<Gateway6> parse_default_gateway6(std::string_view text) {
 }
 
 Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
-                                                   std::string_view interface) {
+                                                   std::string_view interface_name) {
 	// address ifindex prefix_len scope flags ifname
 	constexpr unsigned kScopeGlobal = 0x00;
-	constexpr unsigned kTemporary = 0x01, kDadFailed = 0x08, kDeprecated = 0x20, kTentative = 0x40;
 	int best_rank = -1;
 	asio::ip::address_v6 best;
 	while (!text.empty()) {
@@ -183,19 +156,13 @@ Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
 		std::string_view f[6];
 		for (auto &field : f)
 			field = next_field(line);
-		if (f[5] != interface)
+		if (f[5] != interface_name)
 			continue;
 		asio::ip::address_v6 a;
 		unsigned scope = 0, flags = 0;
 		if (!parse_hex_address6(f[0], a) || !parse_hex(f[3], scope) || !parse_hex(f[4], flags))
 			continue;
-		if (scope != kScopeGlobal || (flags & (kDadFailed | kDeprecated | kTentative)) != 0 ||
-		    a.is_v4_mapped() || a.is_unspecified())
-			continue;
-		// A public address before a ULA (fc00::/7), a stable one before a
-		// temporary (privacy) one, which changes under the pinhole.
-		const bool is_public = (a.to_bytes()[0] & 0xE0) == 0x20;
-		const int rank = (is_public ? 2 : 0) + ((flags & kTemporary) ? 0 : 1);
+		const int rank = pinhole_rank(a, scope == kScopeGlobal, flags);
 		if (rank > best_rank) {
 			best_rank = rank;
 			best = a;
@@ -203,65 +170,8 @@ Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
 	}
 	if (best_rank < 0)
 		return Error(Errc::no_gateway,
-		             "no global IPv6 address on interface " + std::string(interface));
+		             "no global IPv6 address on interface " + std::string(interface_name));
 	return best;
-}
-
-Result<Gateway6> default_gateway6() {
-	auto text = read_proc("/proc/net/ipv6_route");
-	if (!text)
-		return text.error();
-	auto gw = parse_default_gateway6(*text);
-	if (!gw)
-		return gw.error();
-	if (gw->address.is_link_local()) {
-		const unsigned index = if_nametoindex(gw->interface.c_str());
-		if (index == 0)
-			return Error(Errc::no_gateway, "no interface " + gw->interface);
-		gw->address.scope_id(index);
-	}
-	return gw;
-}
-
-Result<asio::ip::address_v6> global_address6(std::string_view interface) {
-	auto text = read_proc("/proc/net/if_inet6");
-	if (!text)
-		return text.error();
-	return parse_global_address6(*text, interface);
-}
-
-namespace {
-
-// A UDP connect only picks a route: the kernel's source address for it.
-Result<asio::ip::address> source_address_towards(const asio::ip::address &peer) {
-	asio::io_context io;
-	asio::ip::udp::socket socket(io);
-	std::error_code ec;
-	socket.open(peer.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
-	if (!ec)
-		socket.connect({peer, 9}, ec);
-	if (ec)
-		return Error(Errc::no_gateway, "no route to " + peer.to_string() + ": " + ec.message());
-	auto local = socket.local_endpoint(ec);
-	if (ec)
-		return Error(Errc::no_gateway, ec.message());
-	return local.address();
-}
-
-} // namespace
-
-Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
-	auto a = source_address_towards(peer);
-	if (!a)
-		return a.error();
-	return a->to_v4();
-}
-
-Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer) {
-	auto a = source_address_towards(peer);
-	if (!a)
-		return a.error();
-	return a->to_v6();
 }
 
 } // namespace plum::net

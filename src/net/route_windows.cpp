@@ -1,0 +1,207 @@
+// route.hpp for Windows (Vista and later): the IP Helper API.
+#include "net/route.hpp"
+
+#include "net/address.hpp"
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <iphlpapi.h>
+#include <netioapi.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace plum::net {
+
+namespace {
+
+std::string system_message(const char *call, unsigned long status) {
+	return std::string(call) + ": " + std::system_category().message(static_cast<int>(status));
+}
+
+asio::ip::address address_of(const SOCKADDR_INET &a) {
+	if (a.si_family == AF_INET) {
+		asio::ip::address_v4::bytes_type b;
+		std::memcpy(b.data(), &a.Ipv4.sin_addr, 4);
+		return asio::ip::address_v4(b);
+	}
+	if (a.si_family == AF_INET6) {
+		asio::ip::address_v6::bytes_type b;
+		std::memcpy(b.data(), &a.Ipv6.sin6_addr, 16);
+		return asio::ip::address_v6(b);
+	}
+	return {};
+}
+
+SOCKADDR_INET sockaddr_of(const asio::ip::address &a) {
+	SOCKADDR_INET s{};
+	if (a.is_v4()) {
+		s.Ipv4.sin_family = AF_INET;
+		const auto b = a.to_v4().to_bytes();
+		std::memcpy(&s.Ipv4.sin_addr, b.data(), 4);
+	} else {
+		s.Ipv6.sin6_family = AF_INET6;
+		const auto b = a.to_v6().to_bytes();
+		std::memcpy(&s.Ipv6.sin6_addr, b.data(), 16);
+		s.Ipv6.sin6_scope_id = static_cast<ULONG>(a.to_v6().scope_id());
+	}
+	return s;
+}
+
+struct DefaultRoute {
+	asio::ip::address next_hop;
+	NET_IFINDEX index = 0;
+	NET_LUID luid{};
+};
+
+// The default route (prefix /0 with a next hop) of the lowest metric, which
+// on Windows is the route's metric plus its interface's; only over an
+// interface that is connected.
+Result<DefaultRoute> default_route(ADDRESS_FAMILY family) {
+	PMIB_IPFORWARD_TABLE2 table = nullptr;
+	const auto status = GetIpForwardTable2(family, &table);
+	if (status != NO_ERROR)
+		return Error(Errc::no_gateway, system_message("GetIpForwardTable2", status));
+	const std::unique_ptr<MIB_IPFORWARD_TABLE2, void (*)(PVOID)> owned(table, FreeMibTable);
+	bool found = false;
+	ULONG best_metric = 0;
+	DefaultRoute best;
+	for (ULONG i = 0; i < table->NumEntries; ++i) {
+		const MIB_IPFORWARD_ROW2 &row = table->Table[i];
+		if (row.DestinationPrefix.PrefixLength != 0)
+			continue;
+		const asio::ip::address hop = address_of(row.NextHop);
+		if (hop.is_unspecified())
+			continue;
+		MIB_IPINTERFACE_ROW row_interface{};
+		InitializeIpInterfaceEntry(&row_interface);
+		row_interface.Family = family;
+		row_interface.InterfaceLuid = row.InterfaceLuid;
+		if (GetIpInterfaceEntry(&row_interface) != NO_ERROR || !row_interface.Connected)
+			continue;
+		const ULONG metric = row.Metric + row_interface.Metric;
+		if (!found || metric < best_metric) {
+			found = true;
+			best_metric = metric;
+			best = DefaultRoute{hop, row.InterfaceIndex, row.InterfaceLuid};
+		}
+	}
+	if (!found)
+		return Error(Errc::no_gateway, family == AF_INET ? "no IPv4 default route"
+		                                                 : "no IPv6 default route");
+	return best;
+}
+
+// GetBestRoute2 chooses the route and our source address for it, as a
+// connect() would, without a socket.
+Result<asio::ip::address> best_source(const asio::ip::address &peer) {
+	const SOCKADDR_INET destination = sockaddr_of(peer);
+	MIB_IPFORWARD_ROW2 route{};
+	SOCKADDR_INET source{};
+	const auto status = GetBestRoute2(nullptr, 0, nullptr, &destination, 0, &route, &source);
+	if (status != NO_ERROR)
+		return Error(Errc::no_gateway,
+		             "no route to " + peer.to_string() + ": " + system_message("GetBestRoute2", status));
+	return address_of(source);
+}
+
+// GetAdaptersAddresses' view of an address, in the IFA_F_* terms of
+// pinhole_rank.
+unsigned ifa_flags_of(const IP_ADAPTER_UNICAST_ADDRESS &a) {
+	unsigned flags = 0;
+	if (a.SuffixOrigin == IpSuffixOriginRandom)
+		flags |= ifa::kTemporary;
+	switch (a.DadState) {
+	case IpDadStatePreferred: break;
+	case IpDadStateDeprecated: flags |= ifa::kDeprecated; break;
+	case IpDadStateTentative: flags |= ifa::kTentative; break;
+	default: flags |= ifa::kDadFailed; break; // invalid, duplicate
+	}
+	return flags;
+}
+
+} // namespace
+
+Result<asio::ip::address_v4> default_gateway() {
+	auto route = default_route(AF_INET);
+	if (!route)
+		return route.error();
+	return route->next_hop.to_v4();
+}
+
+Result<Gateway6> default_gateway6() {
+	auto route = default_route(AF_INET6);
+	if (!route)
+		return route.error();
+	Gateway6 gw{route->next_hop.to_v6(), {}, route->index};
+	if (gw.address.is_link_local())
+		gw.address.scope_id(route->index);
+	char name[NDIS_IF_MAX_STRING_SIZE + 1] = {};
+	if (ConvertInterfaceLuidToNameA(&route->luid, name, sizeof name) == NO_ERROR)
+		gw.interface_name = name;
+	return gw;
+}
+
+Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
+	auto a = best_source(peer);
+	if (!a)
+		return a.error();
+	if (!a->is_v4())
+		return Error(Errc::no_gateway, "no IPv4 source address towards " + peer.to_string());
+	return a->to_v4();
+}
+
+Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer) {
+	auto a = best_source(peer);
+	if (!a)
+		return a.error();
+	if (!a->is_v6())
+		return Error(Errc::no_gateway, "no IPv6 source address towards " + peer.to_string());
+	return a->to_v6();
+}
+
+Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
+	constexpr ULONG kFlags =
+	    GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
+	// The table can grow between the sizing call and the reading one: a
+	// few bounded tries.
+	std::vector<unsigned char> buffer(16 * 1024);
+	ULONG status = ERROR_BUFFER_OVERFLOW;
+	for (int tries = 0; tries < 4 && status == ERROR_BUFFER_OVERFLOW; ++tries) {
+		ULONG size = static_cast<ULONG>(buffer.size());
+		status = GetAdaptersAddresses(AF_INET6, kFlags, nullptr,
+		                              reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()),
+		                              &size);
+		if (status == ERROR_BUFFER_OVERFLOW)
+			buffer.resize(std::min<size_t>(size + 4096, 1u << 20));
+	}
+	if (status != NO_ERROR)
+		return Error(Errc::no_gateway, system_message("GetAdaptersAddresses", status));
+	int best_rank = -1;
+	asio::ip::address_v6 best;
+	for (auto *adapter = reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()); adapter;
+	     adapter = adapter->Next) {
+		if (adapter->Ipv6IfIndex != interface_index)
+			continue;
+		for (auto *u = adapter->FirstUnicastAddress; u; u = u->Next) {
+			const SOCKADDR *sa = u->Address.lpSockaddr;
+			if (!sa || sa->sa_family != AF_INET6)
+				continue;
+			SOCKADDR_INET si{};
+			std::memcpy(&si.Ipv6, sa, sizeof si.Ipv6);
+			const auto a = address_of(si).to_v6();
+			const int rank = pinhole_rank(a, true, ifa_flags_of(*u));
+			if (rank > best_rank) {
+				best_rank = rank;
+				best = a;
+			}
+		}
+	}
+	if (best_rank < 0)
+		return Error(Errc::no_gateway,
+		             "no global IPv6 address on interface " + std::to_string(interface_index));
+	return best;
+}
+
+} // namespace plum::net
