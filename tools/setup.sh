@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential meson ninja-build pkg-config cmake
-  libasio-dev libpugixml-dev libspdlog-dev libfmt-dev doctest-dev
+  libasio-dev libspdlog-dev libfmt-dev doctest-dev
   clang libclang-rt-14-dev
   iproute2 nftables miniupnpd-nftables miniupnpc natpmpc python3
   gnuplot-nox
