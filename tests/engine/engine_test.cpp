@@ -428,3 +428,40 @@ TEST_CASE(
 	CHECK_MESSAGE(after >= 1900ms, h.last(0)->error->message()); // held while the lease runs
 	CHECK(after < 3s);
 }
+
+TEST_CASE("a probe that began while the router was off does not undo its recovery") {
+	// A renewal meets a router that is powered off: FAILURE, and a probe.
+	// The router comes back and says so (ANNOUNCE) while that probe still
+	// waits for UPnP: the mapping is re-created. The probe then ends with
+	// "nothing answered" (PCP was refused when it asked): a verdict older
+	// than what PCP has said since, which must not drop PCP.
+	Harness h;
+	h.pcp.lifetime = 2; // renewed after about 1 s
+	h.natpmp = refusing(Errc::unreachable);
+	h.upnp = silent();
+	h.settings.discover_timeout = 600ms;
+	h.settings.reprobe_backoff = 5s; // a dropped PCP would stay dropped for the test
+	h.start();
+	h.engine->add(0, IpProtocol::Tcp, 8080, 0);
+	REQUIRE(h.reached(0, State::Success));
+	const int probes = h.fake_pcp->probes;
+	h.fake_pcp->script().answers = false; // powered off
+	h.fake_pcp->script().probe_error = Error(Errc::unreachable);
+	REQUIRE(h.reached(0, State::Failure));
+	REQUIRE(run_until(
+	    h.io, [&] { return h.fake_pcp->probes > probes; }, 1s)); // the probe has begun
+	h.fake_pcp->script().answers = true; // back, and it says so
+	h.fake_pcp->held.clear();
+	h.fake_pcp->events.gateway_restarted();
+	REQUIRE(run_until(
+	    h.io, [&] { return h.count(0, State::Success) == 2; }, 1s));
+	// The probe's verdict comes (600 ms), then renewals every ~1 s: the
+	// mapping stays SUCCESS, renewed by PCP, and no FAILURE is reported.
+	const int maps = h.fake_pcp->maps;
+	run_until(
+	    h.io, [] { return false; }, 3s);
+	CHECK(h.count(0, State::Failure) == 1);
+	CHECK(h.last(0)->state == State::Success);
+	CHECK(h.fake_pcp->maps >= maps + 2);
+	CHECK(h.fake_pcp->held.count(8080) == 1);
+}
