@@ -24,6 +24,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <array>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -443,28 +444,70 @@ Result<std::string> Client::get_local_address() const {
 	return env->local.to_string();
 }
 
-std::optional<std::string> Client::double_nat_address() const {
-	Impl &m = *impl_;
-	auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
-	auto future = promise->get_future();
+namespace {
+
+// An answer from the engine's thread to a caller on another thread. Without
+// exceptions (a std::promise dropped unset would throw broken_promise from
+// get()): the posted request holds a Guard, and a request dropped unrun
+// (cleanup stopped the loop first) answers "nothing" as it goes.
+template <class T> struct EngineReply {
+	std::mutex mutex;
+	std::condition_variable cv;
+	std::optional<T> value;
+	bool over = false;
+
+	void finish(std::optional<T> v) {
+		{
+			std::lock_guard lock(mutex);
+			if (over)
+				return;
+			value = std::move(v);
+			over = true;
+		}
+		cv.notify_all();
+	}
+	struct Guard {
+		std::shared_ptr<EngineReply> reply;
+		~Guard() { reply->finish(std::nullopt); }
+	};
+};
+
+// Runs fn(m) on the engine's thread (at once when called from it) and
+// returns its answer; nothing when the client is not running, when the loop
+// ended first, or after 2 s.
+template <class T, class F> std::optional<T> ask_engine(Client::Impl &m, F fn) {
+	auto reply = std::make_shared<EngineReply<T>>();
 	{
 		std::lock_guard lock(m.mutex);
-		if (!m.running || m.on_engine_thread())
+		if (!m.running)
 			return std::nullopt;
-		asio::post(*m.io, [&m, promise] {
-			std::optional<std::string> r;
-			if (m.engines[kV4]) {
-				auto ext = m.engines[kV4]->external_address();
-				if (ext && net::is_double_nat(*ext))
-					r = ext->to_string();
-			}
-			promise->set_value(r);
-		});
+		// From a callback, on the engine's thread: answer right here (a
+		// post would wait for ourselves).
+		if (m.on_engine_thread())
+			return fn(m);
+		auto guard = std::make_shared<typename EngineReply<T>::Guard>();
+		guard->reply = reply;
+		asio::post(*m.io, [&m, fn, guard] { guard->reply->finish(fn(m)); });
 	}
-	// Waited for without the mutex: the engine thread takes it to report.
-	if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+	// Waited for without the mutex: the engine thread may need it meanwhile.
+	std::unique_lock lock(reply->mutex);
+	if (!reply->cv.wait_for(lock, std::chrono::seconds(2), [&] { return reply->over; }))
 		return std::nullopt;
-	return future.get();
+	return std::move(reply->value);
+}
+
+} // namespace
+
+std::optional<std::string> Client::double_nat_address() const {
+	return ask_engine<std::optional<std::string>>(*impl_, [](Impl &m) {
+		       std::optional<std::string> r;
+		       if (m.engines[kV4]) {
+			       auto ext = m.engines[kV4]->external_address();
+			       if (ext && net::is_double_nat(*ext))
+				       r = ext->to_string();
+		       }
+		       return r;
+	       }).value_or(std::nullopt);
 }
 
 namespace {
@@ -498,27 +541,8 @@ Stats merged_stats(const std::array<std::unique_ptr<engine::Engine>, kFamilies> 
 } // namespace
 
 Stats Client::stats() const {
-	Impl &m = *impl_;
-	auto promise = std::make_shared<std::promise<Stats>>();
-	auto future = promise->get_future();
-	{
-		std::lock_guard lock(m.mutex);
-		if (!m.running)
-			return {};
-		// From a callback, on the engine's thread: read it right here (a
-		// post would wait for ourselves).
-		if (m.on_engine_thread())
-			return merged_stats(m.engines);
-		asio::post(*m.io, [&m, promise] { promise->set_value(merged_stats(m.engines)); });
-	}
-	// Waited for without the mutex: the engine thread may need it meanwhile.
-	if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-		return {};
-	try {
-		return future.get();
-	} catch (const std::future_error &) {
-		return {}; // the loop ended (cleanup) before it ran the request
-	}
+	return ask_engine<Stats>(*impl_, [](Impl &m) { return merged_stats(m.engines); })
+	    .value_or(Stats{});
 }
 
 } // namespace plum
