@@ -2,6 +2,7 @@
 // window, epoch tracker, reply keys) with fed samples, then the clients and
 // the ANNOUNCE listener against plum::test::PcpResponder on 127.0.0.1.
 // Every wait runs the io_context against a bounded deadline.
+#include "loopback_wait.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/epoch.hpp"
 #include "pcp/in_flight_window.hpp"
@@ -9,8 +10,8 @@
 #include "pcp/pcp_client.hpp"
 #include "pcp/rtt_estimator.hpp"
 #include "pcp/udp_exchange.hpp"
-#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
+#include "wine.hpp"
 
 #include <asio/io_context.hpp>
 #include <doctest/doctest.h>
@@ -475,6 +476,11 @@ TEST_CASE("NAT-PMP client against a PCP-only gateway: unsupported at once") {
 }
 
 TEST_CASE("nothing listens: Errc::unreachable in well under 250 ms") {
+	if (plum::test::under_wine()) {
+		MESSAGE("skipped under Wine: it reports no ICMP port unreachable to a UDP socket "
+		        "(Windows does, as WSAECONNRESET; see net/udp_socket.hpp)");
+		return;
+	}
 	PcpResponder responder;
 	responder.close();
 	asio::io_context io;
