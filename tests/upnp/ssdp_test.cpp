@@ -1,4 +1,4 @@
-#include "../mock_router/wine.hpp"
+#include "wine.hpp"
 #include "upnp/ssdp.hpp"
 #include "upnp/ssdp_search.hpp"
 #include "upnp/notify_listener.hpp"
