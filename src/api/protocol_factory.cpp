@@ -1,5 +1,6 @@
 #include "api/protocol_factory.hpp"
 
+#include "net/address.hpp"
 #include "net/route.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/natpmp_client.hpp"
@@ -15,7 +16,7 @@ Result<engine::Environment> discover_environment(const Config &config) {
 	std::error_code ec;
 	asio::ip::address_v4 gateway;
 	if (!config.gateway_address.empty()) {
-		gateway = asio::ip::make_address_v4(config.gateway_address, ec);
+		gateway = net::parse_address_v4(config.gateway_address, ec);
 		if (ec)
 			return Error(Errc::invalid_argument, "gateway address " + config.gateway_address);
 	} else {
@@ -26,7 +27,7 @@ Result<engine::Environment> discover_environment(const Config &config) {
 	}
 	env.gateway = gateway;
 	if (!config.local_address.empty()) {
-		env.local = asio::ip::make_address_v4(config.local_address, ec);
+		env.local = net::parse_address_v4(config.local_address, ec);
 		if (ec)
 			return Error(Errc::invalid_argument, "local address " + config.local_address);
 	} else {
@@ -89,7 +90,7 @@ std::vector<asio::ip::udp::endpoint> ssdp_targets(const Config &config,
 	const uint16_t port = config.ssdp_port ? config.ssdp_port : upnp::kSsdpPort;
 	if (!config.ssdp_address.empty()) {
 		std::error_code ec;
-		auto a = asio::ip::make_address_v4(config.ssdp_address, ec);
+		auto a = net::parse_address_v4(config.ssdp_address, ec);
 		if (!ec)
 			return {{a, port}};
 	}

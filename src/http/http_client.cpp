@@ -3,6 +3,7 @@
 // timers; it lives as long as one of its handlers is pending.
 #include "http/http_client.hpp"
 
+#include "net/address.hpp"
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -110,7 +111,7 @@ public:
 		});
 
 		std::error_code ec;
-		const auto address = asio::ip::make_address_v4(request_.url.host, ec);
+		const auto address = net::parse_address_v4(request_.url.host, ec);
 		if (!ec) {
 			socket_.async_connect(
 			    asio::ip::tcp::endpoint(address, request_.url.port),

@@ -15,6 +15,30 @@ constexpr uint32_t v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) noexcept {
 
 } // namespace
 
+asio::ip::address_v4 parse_address_v4(std::string_view text, std::error_code &ec) noexcept {
+	ec = std::make_error_code(std::errc::invalid_argument);
+	asio::ip::address_v4::bytes_type bytes{};
+	for (size_t part = 0; part < bytes.size(); ++part) {
+		if (part > 0) {
+			if (text.empty() || text.front() != '.')
+				return {};
+			text.remove_prefix(1);
+		}
+		size_t digits = 0;
+		unsigned value = 0;
+		while (digits < text.size() && digits < 4 && text[digits] >= '0' && text[digits] <= '9')
+			value = value * 10 + unsigned(text[digits++] - '0');
+		if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && text.front() == '0'))
+			return {};
+		bytes[part] = static_cast<unsigned char>(value);
+		text.remove_prefix(digits);
+	}
+	if (!text.empty())
+		return {};
+	ec.clear();
+	return asio::ip::address_v4(bytes);
+}
+
 bool is_private(const asio::ip::address_v4 &addr) noexcept {
 	const uint32_t a = addr.to_uint();
 	return in(a, v4(10, 0, 0, 0), 8) || in(a, v4(172, 16, 0, 0), 12) ||

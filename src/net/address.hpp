@@ -5,7 +5,18 @@
 
 #include <asio/ip/address.hpp>
 
+#include <string_view>
+#include <system_error>
+
 namespace plum::net {
+
+// IPv4 text as Linux's inet_pton reads it, on every platform: exactly four
+// decimal parts of 0-255, no leading zeros, nothing around them. asio's
+// parser is the system's, and Windows' (WSAStringToAddress) also takes
+// "1.2.3", octal "010.0.0.1" and hex, which must not change what a
+// router's answer, a URL or a setting means. Sets ec (invalid_argument) and
+// returns 0.0.0.0 on anything else.
+asio::ip::address_v4 parse_address_v4(std::string_view text, std::error_code &ec) noexcept;
 
 // RFC 1918 private ranges: 10/8, 172.16/12, 192.168/16.
 bool is_private(const asio::ip::address_v4 &a) noexcept;

@@ -16,13 +16,13 @@
 namespace plum::net::netlink {
 
 struct Route {
-	int family = 0;           // AF_INET, AF_INET6
-	unsigned dst_len = 0;     // prefix length of the destination; 0: default
-	unsigned type = 0;        // RTN_UNICAST, ...
-	uint32_t table = 0;       // RTA_TABLE, else rtm_table
+	int family = 0;            // AF_INET, AF_INET6
+	unsigned dst_len = 0;      // prefix length of the destination; 0: default
+	unsigned type = 0;         // RTN_UNICAST, ...
+	uint32_t table = 0;        // RTA_TABLE, else rtm_table
 	asio::ip::address gateway; // RTA_GATEWAY; unspecified when absent
-	unsigned oif = 0;         // RTA_OIF
-	uint32_t priority = 0;    // RTA_PRIORITY (the metric)
+	unsigned oif = 0;          // RTA_OIF
+	uint32_t priority = 0;     // RTA_PRIORITY (the metric)
 };
 
 struct Address {
@@ -46,8 +46,7 @@ Result<std::vector<Address>> parse_addresses(ByteSpan dump);
 Result<asio::ip::address_v4> default_gateway(const std::vector<Route> &routes);
 Result<Gateway6> default_gateway6(const std::vector<Route> &routes);
 // The best pinhole address (pinhole_rank) of interface `index`.
-Result<asio::ip::address_v6> global_address6(const std::vector<Address> &addresses,
-                                             unsigned index);
+Result<asio::ip::address_v6> global_address6(const std::vector<Address> &addresses, unsigned index);
 
 // Asks the kernel (a NETLINK_ROUTE socket, 1 s receive timeout, 1 MiB
 // bound). `type` is RTM_GETROUTE or RTM_GETADDR.

@@ -31,7 +31,7 @@ Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &p
 struct Gateway6 {
 	asio::ip::address_v6 address;
 	std::string interface_name; // its name, for logs ("eth0"); may be empty
-	unsigned index = 0;    // its index, which is what sockets use
+	unsigned index = 0;         // its index, which is what sockets use
 };
 
 // The IPv6 default route of the lowest metric.

@@ -2,9 +2,14 @@
 #include "net/route.hpp"
 
 #include "net/address.hpp"
+#include "net/source_address.hpp"
 
+// winsock2.h before everything else of Windows (else windows.h brings the
+// old winsock.h).
 #include <winsock2.h>
+
 #include <ws2tcpip.h>
+
 #include <iphlpapi.h>
 #include <netioapi.h>
 
@@ -88,22 +93,24 @@ Result<DefaultRoute> default_route(ADDRESS_FAMILY family) {
 		}
 	}
 	if (!found)
-		return Error(Errc::no_gateway, family == AF_INET ? "no IPv4 default route"
-		                                                 : "no IPv6 default route");
+		return Error(Errc::no_gateway,
+		             family == AF_INET ? "no IPv4 default route" : "no IPv6 default route");
 	return best;
 }
 
 // GetBestRoute2 chooses the route and our source address for it, as a
-// connect() would, without a socket.
+// connect() would, without a socket. Where it is missing or refuses (Wine
+// has it as a stub), a connected UDP socket asks the same question.
 Result<asio::ip::address> best_source(const asio::ip::address &peer) {
 	const SOCKADDR_INET destination = sockaddr_of(peer);
 	MIB_IPFORWARD_ROW2 route{};
 	SOCKADDR_INET source{};
-	const auto status = GetBestRoute2(nullptr, 0, nullptr, &destination, 0, &route, &source);
-	if (status != NO_ERROR)
-		return Error(Errc::no_gateway,
-		             "no route to " + peer.to_string() + ": " + system_message("GetBestRoute2", status));
-	return address_of(source);
+	if (GetBestRoute2(nullptr, 0, nullptr, &destination, 0, &route, &source) == NO_ERROR) {
+		const asio::ip::address a = address_of(source);
+		if (!a.is_unspecified())
+			return a;
+	}
+	return connected_source_address(peer);
 }
 
 // GetAdaptersAddresses' view of an address, in the IFA_F_* terms of
@@ -170,9 +177,9 @@ Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
 	ULONG status = ERROR_BUFFER_OVERFLOW;
 	for (int tries = 0; tries < 4 && status == ERROR_BUFFER_OVERFLOW; ++tries) {
 		ULONG size = static_cast<ULONG>(buffer.size());
-		status = GetAdaptersAddresses(AF_INET6, kFlags, nullptr,
-		                              reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()),
-		                              &size);
+		status =
+		    GetAdaptersAddresses(AF_INET6, kFlags, nullptr,
+		                         reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()), &size);
 		if (status == ERROR_BUFFER_OVERFLOW)
 			buffer.resize(std::min<size_t>(size + 4096, 1u << 20));
 	}

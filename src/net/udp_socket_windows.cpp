@@ -1,7 +1,10 @@
 // udp_socket.hpp for Windows.
 #include "net/udp_socket.hpp"
 
+// winsock2.h before everything else of Windows (else windows.h brings the
+// old winsock.h).
 #include <winsock2.h>
+
 #include <mswsock.h>
 #include <ws2tcpip.h>
 
@@ -18,8 +21,8 @@ namespace plum::net {
 std::error_code report_port_unreachable(asio::ip::udp::socket &socket) {
 	BOOL on = TRUE;
 	DWORD returned = 0;
-	if (::WSAIoctl(socket.native_handle(), SIO_UDP_CONNRESET, &on, sizeof on, nullptr, 0,
-	               &returned, nullptr, nullptr) == SOCKET_ERROR)
+	if (::WSAIoctl(socket.native_handle(), SIO_UDP_CONNRESET, &on, sizeof on, nullptr, 0, &returned,
+	               nullptr, nullptr) == SOCKET_ERROR)
 		return {::WSAGetLastError(), asio::error::get_system_category()};
 	return {};
 }

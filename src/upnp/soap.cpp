@@ -2,6 +2,7 @@
 // See soap.hpp for the envelope sketch.
 #include "upnp/soap.hpp"
 
+#include "net/address.hpp"
 #include "upnp/upnp_errors.hpp"
 #include "upnp/xml.hpp"
 
@@ -286,7 +287,7 @@ Result<asio::ip::address_v4> external_ip_from(const SoapResponse &r) {
 		return Error(Errc::failed, "router reports no external address");
 	std::error_code ec;
 	// inet_pton rules: exactly four decimal parts, no octal or hex forms.
-	const asio::ip::address_v4 a = asio::ip::make_address_v4(std::string(*v), ec);
+	const asio::ip::address_v4 a = net::parse_address_v4(*v, ec);
 	if (ec)
 		return Error(Errc::malformed,
 		             "NewExternalIPAddress is not an IPv4 address: " + loggable(*v));

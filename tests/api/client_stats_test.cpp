@@ -6,6 +6,7 @@
 #include "loopback_config.hpp"
 #include "pcp_responder.hpp"
 #include "recorder.hpp"
+#include "wine.hpp"
 
 #include <doctest/doctest.h>
 
@@ -199,6 +200,11 @@ TEST_CASE("stats: a silent router counts timeouts, NAT-PMP too") {
 }
 
 TEST_CASE("stats: closed port counts ICMP unreachable") {
+	if (plum::test::under_wine()) {
+		MESSAGE("skipped under Wine: it reports no ICMP port unreachable to a UDP socket "
+		        "(Windows does, as WSAECONNRESET; see net/udp_socket.hpp)");
+		return;
+	}
 	PcpResponder router;
 	router.close();
 	Client client;

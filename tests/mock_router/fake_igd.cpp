@@ -591,11 +591,12 @@ struct FakeIgd::Impl {
 			--f->second.second;
 			return fault(f->second.first);
 		}
-		const auto number = [](const std::string &s, long max) -> long {
+		// long long: a lease reaches 0xffffffff, past a 32-bit (Windows) long.
+		const auto number = [](const std::string &s, long long max) -> long long {
 			if (s.empty() || s.size() > 10 ||
 			    !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
 				return -1;
-			const long v = std::stol(s);
+			const long long v = std::stoll(s);
 			return v > max ? -1 : v;
 		};
 		const bool v2 = service.type.find("WANIPConnection:2") != std::string::npos;
@@ -610,9 +611,9 @@ struct FakeIgd::Impl {
 			const bool any = a.name == "AddAnyPortMapping";
 			if (any && !v2)
 				return fault(401); // not in WANIPConnection:1 / WANPPPConnection:1
-			const long ext = number(a.arg("NewExternalPort"), 65535);
-			const long internal = number(a.arg("NewInternalPort"), 65535);
-			const long lease = number(a.arg("NewLeaseDuration"), 0xffffffffL);
+			const long long ext = number(a.arg("NewExternalPort"), 65535);
+			const long long internal = number(a.arg("NewInternalPort"), 65535);
+			const long long lease = number(a.arg("NewLeaseDuration"), 0xffffffffLL);
 			const std::string proto = a.arg("NewProtocol");
 			if (ext < 0 || internal <= 0 || lease < 0 || (proto != "TCP" && proto != "UDP") ||
 			    a.arg("NewInternalClient").empty())
@@ -656,7 +657,7 @@ struct FakeIgd::Impl {
 			return ok({});
 		}
 		if (a.name == "DeletePortMapping") {
-			const long ext = number(a.arg("NewExternalPort"), 65535);
+			const long long ext = number(a.arg("NewExternalPort"), 65535);
 			if (ext <= 0)
 				return fault(402);
 			if (table.erase({uint16_t(ext), a.arg("NewProtocol")}) == 0)
@@ -664,7 +665,7 @@ struct FakeIgd::Impl {
 			return ok({});
 		}
 		if (a.name == "GetSpecificPortMappingEntry") {
-			const long ext = number(a.arg("NewExternalPort"), 65535);
+			const long long ext = number(a.arg("NewExternalPort"), 65535);
 			auto it = table.find({uint16_t(ext < 0 ? 0 : ext), a.arg("NewProtocol")});
 			if (it == table.end())
 				return fault(714);

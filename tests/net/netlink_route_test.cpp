@@ -88,10 +88,10 @@ struct Dump {
 
 TEST_CASE("netlink: the default route of the lowest priority in the main table") {
 	Dump d;
-	d.route(AF_INET, 24, "", 2, 0);                      // the LAN: not a default route
-	d.route(AF_INET, 0, "192.168.9.1", 3, 600);          // wlan, worse metric
-	d.route(AF_INET, 0, "192.168.1.1", 2, 100);          // the one
-	d.route(AF_INET, 0, "10.9.9.9", 4, 1, 100);          // a policy table
+	d.route(AF_INET, 24, "", 2, 0);             // the LAN: not a default route
+	d.route(AF_INET, 0, "192.168.9.1", 3, 600); // wlan, worse metric
+	d.route(AF_INET, 0, "192.168.1.1", 2, 100); // the one
+	d.route(AF_INET, 0, "10.9.9.9", 4, 1, 100); // a policy table
 	d.route(AF_INET6, 0, "fe80::1", 2, 1024);
 	d.route(AF_INET6, 0, "fe80::9", 3, 2048);
 	d.done();

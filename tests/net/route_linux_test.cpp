@@ -80,8 +80,7 @@ TEST_CASE("netlink unavailable (as to a sandbox without it): /proc answers") {
 	CHECK(gw6->interface_name == "lo");
 	CHECK(gw6->index == lo);
 	CHECK(gw6->address.scope_id() == lo); // link-local: usable by a socket
-	auto local6 =
-	    net::first_answer(sources, [lo](const auto &s) { return s.global_address6(lo); });
+	auto local6 = net::first_answer(sources, [lo](const auto &s) { return s.global_address6(lo); });
 	REQUIRE(local6.ok());
 	CHECK(local6->to_string() == "2001:db8:7::2");
 }
@@ -89,8 +88,8 @@ TEST_CASE("netlink unavailable (as to a sandbox without it): /proc answers") {
 TEST_CASE("/proc unavailable (as to an Android app): netlink answers alone") {
 	const net::RouteSource netlink = net::netlink_source();
 	const std::vector<net::RouteSource> sources{
-	    netlink, net::proc_source({"/nonexistent/route", "/nonexistent/ipv6_route",
-	                               "/nonexistent/if_inet6"})};
+	    netlink, net::proc_source(
+	                 {"/nonexistent/route", "/nonexistent/ipv6_route", "/nonexistent/if_inet6"})};
 	auto direct = netlink.gateway();
 	auto gw = net::first_answer(sources, [](const auto &s) { return s.gateway(); });
 	REQUIRE(gw.ok() == direct.ok());
@@ -106,8 +105,8 @@ TEST_CASE("/proc unavailable (as to an Android app): netlink answers alone") {
 
 TEST_CASE("both sources unavailable: no gateway, with both reasons") {
 	const std::vector<net::RouteSource> sources{
-	    unavailable("netlink"), net::proc_source({"/nonexistent/a", "/nonexistent/b",
-	                                              "/nonexistent/c"})};
+	    unavailable("netlink"),
+	    net::proc_source({"/nonexistent/a", "/nonexistent/b", "/nonexistent/c"})};
 	auto gw = net::first_answer(sources, [](const auto &s) { return s.gateway(); });
 	REQUIRE_FALSE(gw.ok());
 	CHECK(gw.error() == Errc::no_gateway);

@@ -26,8 +26,8 @@ auto ask_gateway = [](const net::RouteSource &s) { return s.gateway(); };
 
 TEST_CASE("first_answer: the first source that answers, and no later one is asked") {
 	int a = 0, b = 0;
-	auto gw = net::first_answer({fake("one", "192.168.1.1", a), fake("two", "10.0.0.1", b)},
-	                            ask_gateway);
+	auto gw =
+	    net::first_answer({fake("one", "192.168.1.1", a), fake("two", "10.0.0.1", b)}, ask_gateway);
 	REQUIRE(gw.ok());
 	CHECK(gw->to_string() == "192.168.1.1");
 	CHECK(a == 1);

@@ -2,12 +2,13 @@
 // plum::test::PcpResponder bound to ::1, and the pure parsers of the IPv6
 // routing and address tables. Nothing leaves the loopback interface; where
 // the host has no ::1 the socket tests say so and pass.
+#include "loopback_wait.hpp"
 #include "net/proc_route.hpp"
 #include "net/route.hpp"
 #include "pcp/announce_listener.hpp"
 #include "pcp/pcp_client.hpp"
-#include "loopback_wait.hpp"
 #include "pcp_responder.hpp"
+#include "wine.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
@@ -123,6 +124,11 @@ TEST_CASE("PCP over IPv6: probe, map (a pinhole to our own address), renew, dele
 }
 
 TEST_CASE("PCP over IPv6: nothing listens on ::1 -> unreachable at once (ICMPv6)") {
+	if (plum::test::under_wine()) {
+		MESSAGE("skipped under Wine: it reports no ICMP port unreachable to a UDP socket "
+		        "(Windows does, as WSAECONNRESET; see net/udp_socket.hpp)");
+		return;
+	}
 	if (!have_ipv6_loopback()) {
 		MESSAGE("no ::1 on this host: IPv6 socket test not run");
 		return;

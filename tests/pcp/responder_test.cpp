@@ -1,6 +1,7 @@
 // Self-test of the loopback PCP/NAT-PMP responder: raw datagrams on
 // 127.0.0.1 in, expected bytes out. Every wait is bounded.
 #include "pcp_responder.hpp"
+#include "wine.hpp"
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -334,6 +335,11 @@ TEST_CASE("responder: restart, epoch, unsolicited messages, close") {
 	CHECK(r.wait_until([&] { return r.counters().natpmp_map_udp == 1; }, 100ms));
 	CHECK_FALSE(r.wait_until([] { return false; }, 20ms));
 
+	if (plum::test::under_wine()) {
+		MESSAGE("skipped under Wine: it reports no ICMP port unreachable to a UDP socket "
+		        "(Windows does, as WSAECONNRESET; see net/udp_socket.hpp)");
+		return;
+	}
 	// After close(), a connected socket learns of the ICMP port unreachable.
 	r.close();
 	asio::io_context io;

@@ -11,6 +11,7 @@
 #include "pcp/rtt_estimator.hpp"
 #include "pcp/udp_exchange.hpp"
 #include "pcp_responder.hpp"
+#include "wine.hpp"
 
 #include <asio/io_context.hpp>
 #include <doctest/doctest.h>
@@ -475,6 +476,11 @@ TEST_CASE("NAT-PMP client against a PCP-only gateway: unsupported at once") {
 }
 
 TEST_CASE("nothing listens: Errc::unreachable in well under 250 ms") {
+	if (plum::test::under_wine()) {
+		MESSAGE("skipped under Wine: it reports no ICMP port unreachable to a UDP socket "
+		        "(Windows does, as WSAECONNRESET; see net/udp_socket.hpp)");
+		return;
+	}
 	PcpResponder responder;
 	responder.close();
 	asio::io_context io;

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "net/address.hpp"
 #include <asio/ip/address_v4.hpp>
 
 #include <charconv>
@@ -26,7 +27,7 @@ std::optional<uint64_t> parse_number(std::string_view text, uint64_t lo, uint64_
 
 bool is_ipv4(const std::string &text) {
 	std::error_code ec;
-	(void)asio::ip::make_address_v4(text, ec);
+	(void)net::parse_address_v4(text, ec);
 	return !ec;
 }
 
