@@ -7,6 +7,7 @@
 
 #include "log/logger.hpp"
 
+#include <spdlog/details/os.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/sink.h>
 
@@ -52,8 +53,7 @@ std::string stderr_line(const spdlog::details::log_msg &msg) {
 	auto since = msg.time.time_since_epoch();
 	std::time_t secs = duration_cast<seconds>(since).count();
 	auto ms = static_cast<int>(duration_cast<milliseconds>(since).count() % 1000);
-	std::tm tm{};
-	localtime_r(&secs, &tm);
+	const std::tm tm = spdlog::details::os::localtime(secs); // localtime_r or _s, per platform
 	char stamp[40];
 	std::size_t len = std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
 	std::snprintf(stamp + len, sizeof stamp - len, ".%03d ", ms);
