@@ -13,9 +13,10 @@ int main(void) {
 	plum_config_t config;
 	memset(&config, 0, sizeof(config));
 	config.log_level = PLUM_LOG_LEVEL_WARN;
-	config.gateway_address = "127.0.0.1";
-	config.local_address = "127.0.0.1";
-	if (plum_init(&config) != PLUM_ERR_SUCCESS) {
+	plum_config_ext_t ext = PLUM_CONFIG_EXT_INIT;
+	ext.gateway_address = "127.0.0.1";
+	ext.local_address = "127.0.0.1";
+	if (plum_init_ext(&config, &ext) != PLUM_ERR_SUCCESS) {
 		fprintf(stderr, "consumer: plum_init failed\n");
 		return 1;
 	}
