@@ -121,6 +121,7 @@ void Engine::begin_probe() {
 	if (shutting_down_ || direct_)
 		return;
 	probing_ = true;
+	active_answered_ = false;
 	reprobe_timer_.cancel();
 	std::vector<ProtocolClient *> list;
 	for (auto &c : clients_)
@@ -144,6 +145,17 @@ void Engine::on_probe_decided(Prober::Verdict v) {
 	probing_ = false;
 	if (shutting_down_)
 		return;
+	if (!v.chosen && active_ && active_answered_) {
+		// The probe began when the protocol in use failed (a router powered
+		// off, say), and that protocol has granted a mapping since: the
+		// router is back, and this verdict is older than what it said. Keep
+		// the protocol; what lost its grant meanwhile is asked again.
+		log_.info("{} answered again while the probe ran: kept", to_string(active_->kind()));
+		for (auto &[id, rec] : records_)
+			if (!rec->destroying && !rec->attempt && (!rec->grant || rec->state != State::Success))
+				map_record(*rec);
+		return;
+	}
 	if (!v.chosen) {
 		log_.info("no port-mapping protocol answered{}{}", v.last_error ? ": " : "",
 		          describe(v.last_error));

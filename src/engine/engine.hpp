@@ -161,6 +161,8 @@ private:
 
 	bool started_ = false;
 	bool probing_ = false;
+	// The active protocol granted a mapping since the current probe began.
+	bool active_answered_ = false;
 	bool verify_after_probe_ = false; // the recheck's probe: verify UPnP mappings too
 	bool shutting_down_ = false;
 	std::optional<Environment> env_;

@@ -169,6 +169,8 @@ void Engine::on_mapped(int id, uint64_t attempt, Result<MapGrant> result) {
 		return;
 	}
 	map_failure_backoff_ = std::chrono::milliseconds(0);
+	if (rec.mapped_by && rec.mapped_by == active_)
+		active_answered_ = true;
 	if (grant.external_address.is_unspecified() && external_)
 		grant.external_address = *external_;
 	if (!grant.external_address.is_unspecified()) {
