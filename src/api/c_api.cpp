@@ -82,14 +82,23 @@ bool read_ext(const plum_config_ext_t *ext, Config &config) {
 	return true;
 }
 
+// A C enum field as the int it holds. In C++ reading a value outside the
+// enum's range through the enum type is undefined, and a C caller may put
+// anything there.
+template <class E> int enum_value(const E &field) {
+	static_assert(sizeof(E) == sizeof(int));
+	int v;
+	std::memcpy(&v, &field, sizeof v);
+	return v;
+}
+
 // Only libplum's six fields: a caller may leave anything else undefined.
 void read_config(const plum_config_t *c, Config &config) {
 	if (!c)
 		return;
+	const int level = enum_value(c->log_level);
 	config.log_level = static_cast<LogLevel>(
-	    c->log_level < PLUM_LOG_LEVEL_VERBOSE || c->log_level > PLUM_LOG_LEVEL_NONE
-	        ? PLUM_LOG_LEVEL_NONE
-	        : c->log_level);
+	    level < PLUM_LOG_LEVEL_VERBOSE || level > PLUM_LOG_LEVEL_NONE ? PLUM_LOG_LEVEL_NONE : level);
 	if (c->log_callback) {
 		plum_log_callback_t cb = c->log_callback;
 		config.log_callback = [cb](LogLevel level, std::string_view line) {
@@ -139,10 +148,11 @@ PLUM_EXPORT int plum_create_mapping(const plum_mapping_t *mapping,
 		return PLUM_ERR_INVALID;
 	// The request's inputs, and nothing else: mapping_protocol and
 	// external_host are outputs, which callers may leave undefined.
-	if (mapping->protocol != PLUM_IP_PROTOCOL_TCP && mapping->protocol != PLUM_IP_PROTOCOL_UDP)
+	const int ip_protocol = enum_value(mapping->protocol);
+	if (ip_protocol != PLUM_IP_PROTOCOL_TCP && ip_protocol != PLUM_IP_PROTOCOL_UDP)
 		return PLUM_ERR_INVALID;
 	const IpProtocol protocol =
-	    mapping->protocol == PLUM_IP_PROTOCOL_UDP ? IpProtocol::Udp : IpProtocol::Tcp;
+	    ip_protocol == PLUM_IP_PROTOCOL_UDP ? IpProtocol::Udp : IpProtocol::Tcp;
 	void *user_ptr = mapping->user_ptr;
 	auto cb = [callback, user_ptr](int id, State state, const Mapping &m) {
 		if (state == State::Destroyed) {
