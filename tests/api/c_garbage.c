@@ -7,7 +7,7 @@
  * may see a setting of the one before.
  *
  * usage: c_garbage [--uninit] mock PCP_PORT CYCLES   (the loopback mock router)
- *        c_garbage [--uninit] lab CYCLES pcp|upnp     (the lab: plain plum_init;
+ *        c_garbage [--uninit] lab CYCLES PCP|UPNP     (the lab: plain plum_init;
  *                                                      the protocol it must use)
  *
  * In mock mode plum's own settings pin the gateway to 127.0.0.1 through
@@ -207,14 +207,14 @@ int main(int argc, char **argv) {
 	arg += uninit;
 	const int lab = argc > arg && strcmp(argv[arg], "lab") == 0;
 	if (argc != arg + 3 || (!lab && strcmp(argv[arg], "mock") != 0) ||
-	    (lab && strcmp(argv[arg + 2], "pcp") != 0 && strcmp(argv[arg + 2], "upnp") != 0)) {
-		fprintf(stderr, "usage: c_garbage [--uninit] mock PCP_PORT CYCLES | lab CYCLES pcp|upnp\n");
+	    (lab && strcmp(argv[arg + 2], "PCP") != 0 && strcmp(argv[arg + 2], "UPNP") != 0)) {
+		fprintf(stderr, "usage: c_garbage [--uninit] mock PCP_PORT CYCLES | lab CYCLES PCP|UPNP\n");
 		return 2;
 	}
 	const uint16_t pcp_port = lab ? 0 : (uint16_t)atoi(argv[arg + 1]);
 	const int cycles = atoi(argv[lab ? arg + 1 : arg + 2]);
 	const plum_mapping_protocol_t lab_protocol =
-	    lab && strcmp(argv[arg + 2], "upnp") == 0 ? PLUM_MAPPING_PROTOCOL_UPNP
+	    lab && strcmp(argv[arg + 2], "UPNP") == 0 ? PLUM_MAPPING_PROTOCOL_UPNP
 	                                              : PLUM_MAPPING_PROTOCOL_PCP;
 
 	pthread_condattr_t attr;

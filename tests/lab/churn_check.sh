@@ -19,14 +19,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 }
 ROUNDS=${CHURN_ROUNDS:-3}
 COUNT=${CHURN_COUNT:-100}
-case "$SCENARIO" in
-all) EXPECT=PCP ;;
-upnp-only) EXPECT=UPNP ;;
-*)
-	echo "unknown scenario $SCENARIO"
-	exit 2
-	;;
-esac
+EXPECT=$(expected_protocol) || exit 2
 lab_begin
 
 WORK=$(mktemp -d /tmp/plum-lab-test.XXXXXX)

@@ -18,14 +18,7 @@ lab_begin
 WORK=$(mktemp -d /tmp/plum-lab-test.XXXXXX)
 LAB_WORK=$WORK # lab_end removes it
 
-case "$SCENARIO" in
-all | pmp-only) EXPECT=pcp ;;
-upnp-only | igd1) EXPECT=upnp ;;
-*)
-	echo "unknown scenario $SCENARIO"
-	exit 2
-	;;
-esac
+EXPECT=$(expected_protocol) || exit 2
 
 run_client garbage lab "$CYCLES" "$EXPECT"
 check "$CYCLES cycles of init, map, destroy, cleanup with garbage in the structs" client_done garbage

@@ -24,14 +24,8 @@ SCENARIO=$3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FORGE=$(cd "$HERE/../../tools/lab" && pwd)/forge.py
 . "$HERE/lab_test_lib.sh"
-case "$SCENARIO" in
-all) ACTIVE=PCP ;;
-upnp-only) ACTIVE=UPnP ;;
-*)
-	echo "unknown scenario $SCENARIO"
-	exit 2
-	;;
-esac
+EXPECT=$(expected_protocol) || exit 2
+ACTIVE=${EXPECT/UPNP/UPnP} # as plumc's stats name it
 lab_begin
 
 WORK=$(mktemp -d /tmp/plum-lab-test.XXXXXX)

@@ -25,6 +25,21 @@ check() {
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# expected_protocol: the protocol plum must map with in $SCENARIO (PCP,
+# UPNP, or NONE without a daemon), as lab_client and c_garbage name it;
+# exits 2 on a scenario it does not know.
+expected_protocol() {
+	case "$SCENARIO" in
+	all | pmp-only) echo PCP ;;
+	upnp-only | igd1) echo UPNP ;;
+	nothing) echo NONE ;;
+	*)
+		echo "unknown scenario $SCENARIO" >&2
+		return 2
+		;;
+	esac
+}
+
 lab_begin() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "SKIP: the lab needs root (network namespaces, nftables)"

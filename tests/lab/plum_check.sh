@@ -19,15 +19,7 @@ WORK=$(mktemp -d /tmp/plum-lab-test.XXXXXX)
 LAB_WORK=$WORK # lab_end removes it
 DISCOVER_MS=2000
 
-case "$SCENARIO" in
-all | pmp-only) EXPECT=PCP ;;
-upnp-only | igd1) EXPECT=UPNP ;;
-nothing) EXPECT=NONE ;;
-*)
-	echo "unknown scenario $SCENARIO"
-	exit 2
-	;;
-esac
+EXPECT=$(expected_protocol) || exit 2
 
 mapped_line_ok() {
 	# mapped_line_ok FILE PORT: SUCCESS via $EXPECT at the WAN address
