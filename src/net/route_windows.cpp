@@ -54,6 +54,29 @@ SOCKADDR_INET sockaddr_of(const asio::ip::address &a) {
 	return s;
 }
 
+// GetAdaptersAddresses' table: a list in one buffer. The table can grow
+// between the sizing call and the reading one: a few bounded tries.
+Result<std::vector<unsigned char>> adapter_addresses(ULONG family, ULONG flags) {
+	std::vector<unsigned char> buffer(16 * 1024);
+	ULONG status = ERROR_BUFFER_OVERFLOW;
+	for (int tries = 0; tries < 4 && status == ERROR_BUFFER_OVERFLOW; ++tries) {
+		ULONG size = static_cast<ULONG>(buffer.size());
+		status = GetAdaptersAddresses(
+		    family, flags, nullptr, reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()), &size);
+		if (status == ERROR_BUFFER_OVERFLOW)
+			buffer.resize(std::min<size_t>(size + 4096, 1u << 20));
+	}
+	if (status == ERROR_NO_DATA)
+		return std::vector<unsigned char>{};
+	if (status != NO_ERROR)
+		return Error(Errc::no_gateway, system_message("GetAdaptersAddresses", status));
+	return buffer;
+}
+
+const IP_ADAPTER_ADDRESSES *first_adapter(const std::vector<unsigned char> &table) {
+	return table.empty() ? nullptr : reinterpret_cast<const IP_ADAPTER_ADDRESSES *>(table.data());
+}
+
 struct DefaultRoute {
 	asio::ip::address next_hop;
 	NET_IFINDEX index = 0;
@@ -69,6 +92,20 @@ Result<DefaultRoute> default_route(ADDRESS_FAMILY family) {
 	if (status != NO_ERROR)
 		return Error(Errc::no_gateway, system_message("GetIpForwardTable2", status));
 	const std::unique_ptr<MIB_IPFORWARD_TABLE2, void (*)(PVOID)> owned(table, FreeMibTable);
+	// Each interface's state and metric, from the adapters' table rather
+	// than GetIpInterfaceEntry, which Wine (8.0) lacks: a program calling
+	// it aborts there.
+	auto adapters =
+	    adapter_addresses(family, GAA_FLAG_SKIP_UNICAST | GAA_FLAG_SKIP_ANYCAST |
+	                                  GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER);
+	if (!adapters)
+		return adapters.error();
+	auto adapter_of = [&](const NET_LUID &luid) -> const IP_ADAPTER_ADDRESSES * {
+		for (auto *a = first_adapter(*adapters); a; a = a->Next)
+			if (a->Luid.Value == luid.Value)
+				return a;
+		return nullptr;
+	};
 	bool found = false;
 	ULONG best_metric = 0;
 	DefaultRoute best;
@@ -79,13 +116,11 @@ Result<DefaultRoute> default_route(ADDRESS_FAMILY family) {
 		const asio::ip::address hop = address_of(row.NextHop);
 		if (hop.is_unspecified())
 			continue;
-		MIB_IPINTERFACE_ROW row_interface{};
-		InitializeIpInterfaceEntry(&row_interface);
-		row_interface.Family = family;
-		row_interface.InterfaceLuid = row.InterfaceLuid;
-		if (GetIpInterfaceEntry(&row_interface) != NO_ERROR || !row_interface.Connected)
+		const IP_ADAPTER_ADDRESSES *adapter = adapter_of(row.InterfaceLuid);
+		if (!adapter || adapter->OperStatus != IfOperStatusUp)
 			continue;
-		const ULONG metric = row.Metric + row_interface.Metric;
+		const ULONG metric =
+		    row.Metric + (family == AF_INET ? adapter->Ipv4Metric : adapter->Ipv6Metric);
 		if (!found || metric < best_metric) {
 			found = true;
 			best_metric = metric;
@@ -169,26 +204,13 @@ Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &
 }
 
 Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
-	constexpr ULONG kFlags =
-	    GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
-	// The table can grow between the sizing call and the reading one: a
-	// few bounded tries.
-	std::vector<unsigned char> buffer(16 * 1024);
-	ULONG status = ERROR_BUFFER_OVERFLOW;
-	for (int tries = 0; tries < 4 && status == ERROR_BUFFER_OVERFLOW; ++tries) {
-		ULONG size = static_cast<ULONG>(buffer.size());
-		status =
-		    GetAdaptersAddresses(AF_INET6, kFlags, nullptr,
-		                         reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()), &size);
-		if (status == ERROR_BUFFER_OVERFLOW)
-			buffer.resize(std::min<size_t>(size + 4096, 1u << 20));
-	}
-	if (status != NO_ERROR)
-		return Error(Errc::no_gateway, system_message("GetAdaptersAddresses", status));
+	auto adapters = adapter_addresses(AF_INET6, GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST |
+	                                                GAA_FLAG_SKIP_DNS_SERVER);
+	if (!adapters)
+		return adapters.error();
 	int best_rank = -1;
 	asio::ip::address_v6 best;
-	for (auto *adapter = reinterpret_cast<IP_ADAPTER_ADDRESSES *>(buffer.data()); adapter;
-	     adapter = adapter->Next) {
+	for (auto *adapter = first_adapter(*adapters); adapter; adapter = adapter->Next) {
 		if (adapter->Ipv6IfIndex != interface_index)
 			continue;
 		for (auto *u = adapter->FirstUnicastAddress; u; u = u->Next) {
