@@ -12,7 +12,7 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" "$root" -Dtests=false -Dtools=false \
     -Dbuildtype=debug -Dcpp_args="$flags" -Dcpp_link_args="$flags" >/dev/null
 fi
-names="pcp natpmp http_response ssdp igd_description soap_response"
+names=$(cd "$root/fuzz" && for f in fuzz_*.cpp; do n=${f#fuzz_}; echo -n "${n%.cpp} "; done)
 targets=""
 for n in $names; do targets="$targets fuzz/replay_$n"; done
 ninja -C "$build" $targets >/dev/null
@@ -26,5 +26,6 @@ llvm-profdata merge -sparse "$profiles"/*.profraw -o "$profiles/all.profdata"
 cd "$root"
 llvm-cov report "${objects[@]:1}" -instr-profile="$profiles/all.profdata" \
   src/pcp/pcp_codec.cpp src/pcp/natpmp_codec.cpp src/http/response_parser.cpp src/http/url.cpp \
-  src/upnp/ssdp.cpp src/upnp/description.cpp src/upnp/soap.cpp src/upnp/xml.cpp
+  src/upnp/ssdp.cpp src/upnp/description.cpp src/upnp/soap.cpp src/upnp/xml.cpp \
+  src/net/netlink_route.cpp
 rm -rf "$profiles"

@@ -13,7 +13,8 @@ build=$1
 runs=${2:-10000000}
 seconds=${3:-1800}
 shift $(($# < 3 ? $# : 3))
-targets=${*:-pcp natpmp http_response ssdp igd_description soap_response}
+all=$(cd "$root/fuzz" && for f in fuzz_*.cpp; do n=${f#fuzz_}; echo -n "${n%.cpp} "; done)
+targets=${*:-$all}
 work=$(mktemp -d /tmp/plum-fuzz.XXXXXX)
 status=0
 for name in $targets; do

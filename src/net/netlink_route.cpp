@@ -87,73 +87,76 @@ bool each_attribute(ByteSpan attrs, const std::function<void(uint16_t, ByteSpan)
 	return true;
 }
 
+// Parses each message of type `want` of a dump: its fixed header, then
+// `fill(header, attributes, out)`, which reads the attributes into out and
+// says whether they were well-formed.
+template <class Header, class Out, class Fill>
+Result<std::vector<Out>> parse_each(ByteSpan dump, uint16_t want, Fill fill) {
+	std::vector<Out> out;
+	auto done = walk(dump, [&](uint16_t type, ByteSpan payload) {
+		if (type != want)
+			return true;
+		ByteReader r(payload);
+		Header h{};
+		if (!read(r, h))
+			return false;
+		Out o;
+		if (!fill(h, r.rest(), o))
+			return false;
+		out.push_back(o);
+		return true;
+	});
+	if (!done)
+		return done.error();
+	return out;
+}
+
+// One RTM_NEWROUTE's attributes; false when they are malformed.
+bool fill_route(const rtmsg &m, ByteSpan attrs, Route &route) {
+	route.family = m.rtm_family;
+	route.dst_len = m.rtm_dst_len;
+	route.type = m.rtm_type;
+	route.table = m.rtm_table;
+	return each_attribute(attrs, [&](uint16_t a, ByteSpan v) {
+		switch (a) {
+		case RTA_GATEWAY: route.gateway = address_of(m.rtm_family, v); break;
+		case RTA_OIF: route.oif = u32_of(v); break;
+		case RTA_PRIORITY: route.priority = u32_of(v); break;
+		case RTA_TABLE: route.table = u32_of(v); break;
+		default: break;
+		}
+	});
+}
+
+// One RTM_NEWADDR's attributes; false when they are malformed.
+bool fill_address(const ifaddrmsg &m, ByteSpan attrs, Address &a) {
+	a.family = m.ifa_family;
+	a.prefix_len = m.ifa_prefixlen;
+	a.index = m.ifa_index;
+	a.scope = m.ifa_scope;
+	a.flags = m.ifa_flags;
+	asio::ip::address local, address;
+	const bool ok = each_attribute(attrs, [&](uint16_t t, ByteSpan v) {
+		switch (t) {
+		case IFA_LOCAL: local = address_of(m.ifa_family, v); break;
+		case IFA_ADDRESS: address = address_of(m.ifa_family, v); break;
+		case IFA_FLAGS: a.flags = u32_of(v); break;
+		default: break;
+		}
+	});
+	// On a point-to-point IPv4 link IFA_ADDRESS is the peer's.
+	a.address = !local.is_unspecified() ? local : address;
+	return ok;
+}
+
 } // namespace
 
 Result<std::vector<Route>> parse_routes(ByteSpan dump) {
-	std::vector<Route> routes;
-	auto done = walk(dump, [&](uint16_t type, ByteSpan payload) {
-		if (type != RTM_NEWROUTE)
-			return true;
-		ByteReader r(payload);
-		rtmsg m{};
-		if (!read(r, m))
-			return false;
-		Route route;
-		route.family = m.rtm_family;
-		route.dst_len = m.rtm_dst_len;
-		route.type = m.rtm_type;
-		route.table = m.rtm_table;
-		const bool ok = each_attribute(r.rest(), [&](uint16_t a, ByteSpan v) {
-			switch (a) {
-			case RTA_GATEWAY: route.gateway = address_of(m.rtm_family, v); break;
-			case RTA_OIF: route.oif = u32_of(v); break;
-			case RTA_PRIORITY: route.priority = u32_of(v); break;
-			case RTA_TABLE: route.table = u32_of(v); break;
-			default: break;
-			}
-		});
-		if (ok)
-			routes.push_back(route);
-		return ok;
-	});
-	if (!done)
-		return done.error();
-	return routes;
+	return parse_each<rtmsg, Route>(dump, RTM_NEWROUTE, fill_route);
 }
 
 Result<std::vector<Address>> parse_addresses(ByteSpan dump) {
-	std::vector<Address> addresses;
-	auto done = walk(dump, [&](uint16_t type, ByteSpan payload) {
-		if (type != RTM_NEWADDR)
-			return true;
-		ByteReader r(payload);
-		ifaddrmsg m{};
-		if (!read(r, m))
-			return false;
-		Address a;
-		a.family = m.ifa_family;
-		a.prefix_len = m.ifa_prefixlen;
-		a.index = m.ifa_index;
-		a.scope = m.ifa_scope;
-		a.flags = m.ifa_flags;
-		asio::ip::address local, address;
-		const bool ok = each_attribute(r.rest(), [&](uint16_t t, ByteSpan v) {
-			switch (t) {
-			case IFA_LOCAL: local = address_of(m.ifa_family, v); break;
-			case IFA_ADDRESS: address = address_of(m.ifa_family, v); break;
-			case IFA_FLAGS: a.flags = u32_of(v); break;
-			default: break;
-			}
-		});
-		// On a point-to-point IPv4 link IFA_ADDRESS is the peer's.
-		a.address = !local.is_unspecified() ? local : address;
-		if (ok)
-			addresses.push_back(a);
-		return ok;
-	});
-	if (!done)
-		return done.error();
-	return addresses;
+	return parse_each<ifaddrmsg, Address>(dump, RTM_NEWADDR, fill_address);
 }
 
 namespace {
