@@ -53,7 +53,16 @@ struct FamilyView {
 };
 } // namespace client_detail
 
-struct Client::Impl {
+// Client is exported, and with it would go what its Impl defines out of
+// line: the Impl stays inside the library (a DLL exports only what is
+// marked, so this is for ELF and Mach-O).
+#if defined(_WIN32)
+#define PLUM_INTERNAL
+#else
+#define PLUM_INTERNAL __attribute__((visibility("hidden")))
+#endif
+
+struct PLUM_INTERNAL Client::Impl {
 	using FamilyView = client_detail::FamilyView;
 	struct Entry {
 		MappingStatus status;
