@@ -27,5 +27,6 @@ cd "$root"
 llvm-cov report "${objects[@]:1}" -instr-profile="$profiles/all.profdata" \
   src/pcp/pcp_codec.cpp src/pcp/natpmp_codec.cpp src/http/response_parser.cpp src/http/url.cpp \
   src/upnp/ssdp.cpp src/upnp/description.cpp src/upnp/soap.cpp src/upnp/xml.cpp \
-  src/net/netlink_route.cpp
+  src/net/netlink_route.cpp \
+  src/net/routing_message.cpp
 rm -rf "$profiles"

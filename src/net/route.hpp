@@ -2,8 +2,10 @@
 // operating system. Both can be pinned in plum::Config instead.
 //
 // This is the platform seam: the functions below are the same everywhere,
-// and one file per platform answers them (route_linux.cpp, route_windows.cpp;
-// a BSD or Apple one would be route_bsd.cpp, chosen in src/net/meson.build).
+// and one file per platform answers them, chosen in src/net/meson.build:
+// route_linux.cpp, route_windows.cpp, and route_bsd.cpp for macOS, iOS and
+// the BSDs (whose parsers are tested on Linux, but which no machine that
+// builds plum has compiled).
 // Nothing above src/net/ asks which system it runs on.
 #pragma once
 
