@@ -49,9 +49,23 @@ struct Harness {
 		settings.mapping_timeout = 2000ms;
 	}
 
+	// The client's log, for a failing check to show (INFO(h.log_text())).
+	std::vector<std::string> log;
+
 	UpnpClient &make() {
-		client = std::make_unique<UpnpClient>(io, settings, plum::Logger());
+		client = std::make_unique<UpnpClient>(
+		    io, settings,
+		    plum::Logger(plum::LogLevel::Verbose, [this](plum::LogLevel, std::string_view line) {
+			    log.emplace_back(line);
+		    }));
 		return *client;
+	}
+
+	std::string log_text() const {
+		std::string text;
+		for (const auto &line : log)
+			text += line + "\n";
+		return text;
 	}
 
 	// Runs the loop until done fires or the limit passes. The handler must
@@ -733,6 +747,7 @@ TEST_CASE("SSDP advertisements: a reboot is reported once, a routine alive never
 	plum::engine::ProtocolEvents ev;
 	ev.gateway_restarted = [&] { ++restarts; };
 	h.client->set_events(ev);
+	INFO("the client's log:\n" << h.log_text());
 	h.probe_ok(); // learns the BOOTID from the search answer
 	const uint32_t boot = h.igd.boot_id();
 
