@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace plum::test {
@@ -139,6 +140,7 @@ struct FakeIgd::Impl {
 	std::map<std::pair<uint16_t, std::string>, Mapping> table;
 	std::vector<Action> actions;
 	size_t ssdp_searches = 0, description_requests = 0;
+	std::set<asio::ip::udp::endpoint> ssdp_sources;
 	size_t connections = 0, open = 0, max_open = 0, trap_connections = 0;
 
 	void start() {
@@ -215,6 +217,7 @@ struct FakeIgd::Impl {
 		{
 			std::lock_guard lock(m);
 			++ssdp_searches;
+			ssdp_sources.insert(ssdp_sender);
 			if (ssdp_silent)
 				return;
 			// Like miniupnpd: answer the device type we are, not the others.
@@ -803,6 +806,11 @@ size_t FakeIgd::count(std::string_view action) const {
 size_t FakeIgd::ssdp_searches() const {
 	std::lock_guard lock(impl_->m);
 	return impl_->ssdp_searches;
+}
+
+size_t FakeIgd::ssdp_searchers() const {
+	std::lock_guard lock(impl_->m);
+	return impl_->ssdp_sources.size();
 }
 size_t FakeIgd::description_requests() const {
 	std::lock_guard lock(impl_->m);

@@ -124,7 +124,10 @@ public:
 	std::optional<Mapping> mapping(uint16_t external_port, std::string_view protocol) const;
 	std::vector<Action> actions() const;
 	size_t count(std::string_view action) const;
-	size_t ssdp_searches() const;
+	size_t ssdp_searches() const; // M-SEARCH datagrams received
+	// The distinct sources of those: each search opens its own socket, so
+	// a new search is a new source, however late its datagrams arrive.
+	size_t ssdp_searchers() const;
 	size_t description_requests() const;
 	size_t http_connections() const;     // accepted, ever
 	size_t open_connections() const;     // accepted and not yet closed

@@ -766,11 +766,11 @@ TEST_CASE("SSDP advertisements: a reboot is reported once, a routine alive never
 	}
 	CHECK(restarts == 1);
 	// The probe that follows fetches the advertised description: no search.
-	const size_t searches = h.igd.ssdp_searches();
+	const size_t searchers = h.igd.ssdp_searchers();
 	h.probe_ok();
-	CHECK(h.igd.ssdp_searches() == searches);
+	CHECK(h.igd.ssdp_searchers() == searchers);
 	h.probe_ok(); // and only that once
-	CHECK(h.igd.ssdp_searches() > searches);
+	CHECK(h.igd.ssdp_searchers() > searchers);
 
 	// A UDA 1.0 device: no BOOTID, but byebye on the way down, alive after.
 	h.client->observe_advertisement(advertisement("ssdp:byebye", std::nullopt));
@@ -880,9 +880,9 @@ TEST_CASE(
 	CHECK(restarts == 0);
 	CHECK(h.igd.count("AddPortMapping") == 1);
 	// The useless LOCATION was not kept: the next probe searches as usual.
-	const size_t searches = h.igd.ssdp_searches();
+	const size_t searchers = h.igd.ssdp_searchers();
 	h.probe_ok();
-	CHECK(h.igd.ssdp_searches() > searches);
+	CHECK(h.igd.ssdp_searchers() > searchers);
 }
 
 TEST_CASE("a real reboot advertised with a LOCATION that fails: confirmed, and the probe falls "
@@ -901,9 +901,9 @@ TEST_CASE("a real reboot advertised with a LOCATION that fails: confirmed, and t
 	h.client->observe_advertisement(alive);
 	h.wait([&] { return restarts == 1; }, 3000ms);
 	REQUIRE(restarts == 1);
-	const size_t searches = h.igd.ssdp_searches();
+	const size_t searchers = h.igd.ssdp_searchers();
 	h.probe_ok(); // the advertised LOCATION refuses; the search finds the IGD
-	CHECK(h.igd.ssdp_searches() > searches);
+	CHECK(h.igd.ssdp_searchers() > searchers);
 	REQUIRE(h.map(tcp(7900, 7900)));
 	CHECK(h.igd.mapping(7900, "TCP"));
 }
