@@ -184,7 +184,8 @@ struct Dump {
 			const size_t padded = sa.empty() ? a : (sa.size() + a - 1) / a * a;
 			const size_t start = bytes.size();
 			bytes.resize(start + padded);
-			std::memcpy(bytes.data() + start, sa.data(), sa.size());
+			if (!sa.empty()) // an empty vector's data() may be null
+				std::memcpy(bytes.data() + start, sa.data(), sa.size());
 		}
 		put<uint16_t>(at + layout.msglen_offset, static_cast<uint16_t>(bytes.size() - at));
 		put<uint8_t>(at + layout.version_offset,
