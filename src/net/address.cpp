@@ -88,4 +88,19 @@ int pinhole_rank(const asio::ip::address_v6 &a, bool global_scope, unsigned flag
 	return (is_public ? 2 : 0) + ((flags & ifa::kTemporary) ? 0 : 1);
 }
 
+void PinholeChoice::offer(const asio::ip::address_v6 &a, bool global_scope,
+                          unsigned ifa_flags) noexcept {
+	const int rank = pinhole_rank(a, global_scope, ifa_flags);
+	if (rank > best_rank_) {
+		best_rank_ = rank;
+		best_ = a;
+	}
+}
+
+Result<asio::ip::address_v6> PinholeChoice::result(const std::string &interface) const {
+	if (best_rank_ < 0)
+		return Error(Errc::no_gateway, "no global IPv6 address on interface " + interface);
+	return best_;
+}
+
 } // namespace plum::net

@@ -3,8 +3,11 @@
 // second NAT stands between the gateway and the internet.
 #pragma once
 
+#include "plum/result.hpp"
+
 #include <asio/ip/address.hpp>
 
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -39,5 +42,19 @@ namespace ifa {
 constexpr unsigned kTemporary = 0x01, kDadFailed = 0x08, kDeprecated = 0x20, kTentative = 0x40;
 }
 int pinhole_rank(const asio::ip::address_v6 &a, bool global_scope, unsigned ifa_flags) noexcept;
+
+// The best pinhole address of one interface, among its addresses offered
+// one at a time (each platform lists them its own way); the first of the
+// best rank wins.
+class PinholeChoice {
+public:
+	void offer(const asio::ip::address_v6 &a, bool global_scope, unsigned ifa_flags) noexcept;
+	// The best usable address, or Errc::no_gateway naming the interface.
+	Result<asio::ip::address_v6> result(const std::string &interface) const;
+
+private:
+	int best_rank_ = -1;
+	asio::ip::address_v6 best_;
+};
 
 } // namespace plum::net

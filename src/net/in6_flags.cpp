@@ -21,8 +21,7 @@ unsigned ifa_flags_of(uint32_t f, const FlagBits &bits) noexcept {
 
 Result<asio::ip::address_v6> global_address6(const std::vector<InterfaceAddress> &addresses,
                                              unsigned index, const FlagBits &bits) {
-	int best_rank = -1;
-	asio::ip::address_v6 best;
+	PinholeChoice choice;
 	for (const auto &a : addresses) {
 		if (a.index != index)
 			continue;
@@ -30,16 +29,9 @@ Result<asio::ip::address_v6> global_address6(const std::vector<InterfaceAddress>
 		// away itself, and the deprecated site-local fec0::/10 is not global.
 		const auto b = a.address.to_bytes();
 		const bool site_local = b[0] == 0xfe && (b[1] & 0xc0) == 0xc0;
-		const int rank = pinhole_rank(a.address, !site_local, ifa_flags_of(a.in6_flags, bits));
-		if (rank > best_rank) {
-			best_rank = rank;
-			best = a.address;
-		}
+		choice.offer(a.address, !site_local, ifa_flags_of(a.in6_flags, bits));
 	}
-	if (best_rank < 0)
-		return Error(Errc::no_gateway,
-		             "no global IPv6 address on interface " + std::to_string(index));
-	return best;
+	return choice.result(std::to_string(index));
 }
 
 } // namespace plum::net::in6

@@ -194,21 +194,11 @@ Result<Gateway6> default_gateway6(const std::vector<Route> &routes) {
 
 Result<asio::ip::address_v6> global_address6(const std::vector<Address> &addresses,
                                              unsigned index) {
-	int best_rank = -1;
-	asio::ip::address_v6 best;
-	for (const auto &a : addresses) {
-		if (a.family != AF_INET6 || a.index != index || !a.address.is_v6())
-			continue;
-		const int rank = pinhole_rank(a.address.to_v6(), a.scope == RT_SCOPE_UNIVERSE, a.flags);
-		if (rank > best_rank) {
-			best_rank = rank;
-			best = a.address.to_v6();
-		}
-	}
-	if (best_rank < 0)
-		return Error(Errc::no_gateway,
-		             "no global IPv6 address on interface " + std::to_string(index));
-	return best;
+	PinholeChoice choice;
+	for (const auto &a : addresses)
+		if (a.family == AF_INET6 && a.index == index && a.address.is_v6())
+			choice.offer(a.address.to_v6(), a.scope == RT_SCOPE_UNIVERSE, a.flags);
+	return choice.result(std::to_string(index));
 }
 
 Result<Bytes> dump(uint16_t type, uint8_t family) {

@@ -149,8 +149,7 @@ Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
                                                    std::string_view interface_name) {
 	// address ifindex prefix_len scope flags ifname
 	constexpr unsigned kScopeGlobal = 0x00;
-	int best_rank = -1;
-	asio::ip::address_v6 best;
+	PinholeChoice choice;
 	while (!text.empty()) {
 		std::string_view line = next_line(text);
 		std::string_view f[6];
@@ -162,16 +161,9 @@ Result<asio::ip::address_v6> parse_global_address6(std::string_view text,
 		unsigned scope = 0, flags = 0;
 		if (!parse_hex_address6(f[0], a) || !parse_hex(f[3], scope) || !parse_hex(f[4], flags))
 			continue;
-		const int rank = pinhole_rank(a, scope == kScopeGlobal, flags);
-		if (rank > best_rank) {
-			best_rank = rank;
-			best = a;
-		}
+		choice.offer(a, scope == kScopeGlobal, flags);
 	}
-	if (best_rank < 0)
-		return Error(Errc::no_gateway,
-		             "no global IPv6 address on interface " + std::string(interface_name));
-	return best;
+	return choice.result(std::string(interface_name));
 }
 
 } // namespace plum::net

@@ -208,8 +208,7 @@ Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
 	                                                GAA_FLAG_SKIP_DNS_SERVER);
 	if (!adapters)
 		return adapters.error();
-	int best_rank = -1;
-	asio::ip::address_v6 best;
+	PinholeChoice choice;
 	for (auto *adapter = first_adapter(*adapters); adapter; adapter = adapter->Next) {
 		if (adapter->Ipv6IfIndex != interface_index)
 			continue;
@@ -219,18 +218,10 @@ Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
 				continue;
 			SOCKADDR_INET si{};
 			std::memcpy(&si.Ipv6, sa, sizeof si.Ipv6);
-			const auto a = address_of(si).to_v6();
-			const int rank = pinhole_rank(a, true, ifa_flags_of(*u));
-			if (rank > best_rank) {
-				best_rank = rank;
-				best = a;
-			}
+			choice.offer(address_of(si).to_v6(), true, ifa_flags_of(*u));
 		}
 	}
-	if (best_rank < 0)
-		return Error(Errc::no_gateway,
-		             "no global IPv6 address on interface " + std::to_string(interface_index));
-	return best;
+	return choice.result(std::to_string(interface_index));
 }
 
 } // namespace plum::net
