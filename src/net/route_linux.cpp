@@ -129,17 +129,11 @@ Result<asio::ip::address_v6> global_address6(unsigned interface_index) {
 // The kernel's route lookup for a connected UDP socket is the one netlink
 // would answer with RTM_GETROUTE for that destination (its RTA_PREFSRC).
 Result<asio::ip::address_v4> local_address_towards(const asio::ip::address_v4 &peer) {
-	auto a = connected_source_address(peer);
-	if (!a)
-		return a.error();
-	return a->to_v4();
+	return connected_source_address(peer);
 }
 
 Result<asio::ip::address_v6> local_address_towards6(const asio::ip::address_v6 &peer) {
-	auto a = connected_source_address(peer);
-	if (!a)
-		return a.error();
-	return a->to_v6();
+	return connected_source_address(peer);
 }
 
 } // namespace plum::net

@@ -20,4 +20,18 @@ Result<asio::ip::address> connected_source_address(const asio::ip::address &peer
 	return local.address();
 }
 
+Result<asio::ip::address_v4> connected_source_address(const asio::ip::address_v4 &peer) {
+	auto a = connected_source_address(asio::ip::address(peer));
+	if (!a)
+		return a.error();
+	return a->to_v4();
+}
+
+Result<asio::ip::address_v6> connected_source_address(const asio::ip::address_v6 &peer) {
+	auto a = connected_source_address(asio::ip::address(peer));
+	if (!a)
+		return a.error();
+	return a->to_v6();
+}
+
 } // namespace plum::net

@@ -10,5 +10,9 @@
 namespace plum::net {
 
 Result<asio::ip::address> connected_source_address(const asio::ip::address &peer);
+// The same, as local_address_towards(6) answers it where this lookup is
+// the system's (Linux, the BSDs): an address of the peer's family.
+Result<asio::ip::address_v4> connected_source_address(const asio::ip::address_v4 &peer);
+Result<asio::ip::address_v6> connected_source_address(const asio::ip::address_v6 &peer);
 
 } // namespace plum::net
