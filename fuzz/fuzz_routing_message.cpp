@@ -1,10 +1,10 @@
 // Fuzz target for the BSD routing-socket parser (src/net/routing_message.cpp)
 // under three layouts: XNU's (4-byte sockaddrs), FreeBSD's on amd64 (8-byte)
-// and OpenBSD's (rtm_hdrlen, rtm_priority), the same facts as
-// tests/net/routing_message_test.cpp. Besides no crash: whatever parses
-// names a route of the dump's types, and a default gateway that is chosen
-// is one of the parsed gateways, of its family, and an IPv6 link-local
-// one carries a scope.
+// and OpenBSD's (rtm_hdrlen, rtm_priority), as tests/net/bsd_layouts.hpp
+// states them. Besides no crash: whatever parses names a route of the
+// dump's types, and a default gateway that is chosen is one of the parsed
+// gateways, of its family, and an IPv6 link-local one carries a scope.
+#include "bsd_layouts.hpp"
 #include "net/routing_message.hpp"
 
 #include <cstddef>
@@ -13,30 +13,6 @@
 namespace {
 
 using plum::net::rtmsg::Layout;
-
-Layout freebsd() {
-	Layout l = plum::net::rtmsg::kXnuLayout;
-	l.header_size = 152;
-	l.flag_ifscope = 0;
-	l.af_inet6 = 28;
-	l.sockaddr_align = 8;
-	return l;
-}
-
-Layout openbsd() {
-	Layout l = plum::net::rtmsg::kXnuLayout;
-	l.header_size = 96;
-	l.hdrlen_offset = 4;
-	l.index_offset = 6;
-	l.priority_offset = 10;
-	l.addrs_offset = 12;
-	l.flags_offset = 16;
-	l.flag_ifscope = 0;
-	l.rtax_max = 15;
-	l.af_inet6 = 24;
-	l.sockaddr_align = 8;
-	return l;
-}
 
 void check(plum::ByteSpan in, const Layout &layout) {
 	namespace rtmsg = plum::net::rtmsg;
@@ -63,7 +39,8 @@ void check(plum::ByteSpan in, const Layout &layout) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-	static const Layout layouts[] = {plum::net::rtmsg::kXnuLayout, freebsd(), openbsd()};
+	static const Layout layouts[] = {plum::net::rtmsg::kXnuLayout, plum::test::freebsd(),
+	                                 plum::test::openbsd()};
 	const plum::ByteSpan in(reinterpret_cast<const std::byte *>(data), size);
 	for (const auto &layout : layouts)
 		check(in, layout);
